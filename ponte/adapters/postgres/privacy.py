@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ponte.adapters.postgres.db import Database
+from ponte.domain.privacy import PrivacyPolicy
+from ponte.ports.privacy import PrivacySettings
+
+
+class PgPrivacySettings(PrivacySettings):
+    """Reads ``tenants.settings``: ``privacy`` (the intake policy) and ``hidden_contacts``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def policy(self, tenant_id: str) -> PrivacyPolicy:
+        with self._db.as_service(tenant_id) as conn:
+            row = conn.execute(
+                "select coalesce(settings -> 'privacy', '{}'::jsonb) as p from public.tenants where id = %s",
+                (tenant_id,),
+            ).fetchone()
+        return PrivacyPolicy.model_validate(row["p"] if row else {})
+
+    def is_hidden(self, tenant_id: str, identities: Sequence[str]) -> bool:
+        with self._db.as_service(tenant_id) as conn:
+            row = conn.execute(
+                "select exists (select 1 from public.tenants t,"
+                " jsonb_array_elements_text(coalesce(t.settings -> 'hidden_contacts', '[]'::jsonb)) h"
+                " where t.id = %s and h = any(%s)) as hidden",
+                (tenant_id, list(identities)),
+            ).fetchone()
+        return bool(row and row["hidden"])

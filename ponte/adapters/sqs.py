@@ -1,0 +1,31 @@
+"""SQS adapter of the event queue (boto3; AWS_ENDPOINT_URL points it at moto locally)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import boto3
+
+from ponte.adapters.exceptions import QueuePublishError
+from ponte.domain.envelope import IngestEnvelope
+from ponte.ports.queue import EventQueue
+
+_BATCH = 10
+
+
+class SqsEventQueue(EventQueue):
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self._url = queue_url
+        self._client = client or boto3.client("sqs")
+
+    def publish(self, envelopes: Sequence[IngestEnvelope]) -> None:
+        for start in range(0, len(envelopes), _BATCH):
+            chunk = envelopes[start : start + _BATCH]
+            entries: list[Any] = [
+                {"Id": str(i), "MessageBody": envelope.model_dump_json()} for i, envelope in enumerate(chunk)
+            ]
+            response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+            failed = response.get("Failed") or []
+            if failed:
+                raise QueuePublishError(f"{len(failed)} of {len(entries)} messages not accepted by SQS")

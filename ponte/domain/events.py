@@ -1,0 +1,171 @@
+"""Canonical events: what every gateway payload becomes.
+
+Frozen pydantic models with no framework imports. Provider modules under
+``proxy/providers`` build them; the services and the queues carry them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Provider(StrEnum):
+    WPPCONNECT = "wppconnect"
+    EVOLUTION = "evolution"
+
+
+class Direction(StrEnum):
+    INBOUND = "in"
+    OUTBOUND = "out"
+
+
+class ChatKind(StrEnum):
+    DIRECT = "direct"
+    GROUP = "group"
+    BROADCAST = "broadcast"
+    STATUS = "status"
+    NEWSLETTER = "newsletter"
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"
+    VOICE = "voice"
+    VIDEO = "video"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACT = "contact"
+    REACTION = "reaction"
+    INTERACTIVE_REPLY = "interactive_reply"
+    EDITED = "edited"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+class Identity(Frozen):
+    """One person (or chat) as the gateway addressed it.
+
+    ``key`` is the canonical identity used for storage and dedupe: the E.164 phone
+    when known, otherwise the bare JID (``<lid>@lid``, ``<id>@g.us``...).
+    """
+
+    key: str
+    phone_e164: str | None = None
+    jid: str | None = None
+    lid: str | None = None
+    aliases: tuple[str, ...] = ()
+    chat_kind: ChatKind = ChatKind.DIRECT
+
+
+class Media(Frozen):
+    mimetype: str | None = None
+    size_bytes: int | None = None
+    caption: str | None = None
+    filename: str | None = None
+    seconds: int | None = None
+    provider_ref: str | None = None
+
+
+class Referral(Frozen):
+    """Where a conversation came from (click-to-WhatsApp ad, search entry point...)."""
+
+    source: Literal["organic", "ctwa_ad", "search", "deep_link"] = "organic"
+    source_id: str | None = None
+    source_url: str | None = None
+
+
+class EventBase(Frozen):
+    provider: Provider
+    instance: str
+
+
+class MessageEvent(EventBase):
+    type: Literal["message"] = "message"
+    provider_message_id: str
+    direction: Direction
+    chat: Identity
+    sender: Identity | None = None
+    kind: MessageKind
+    text: str | None = None
+    media: Media | None = None
+    quoted_message_id: str | None = None
+    target_message_id: str | None = None  # reactions, edits and revokes point at another message
+    occurred_at: datetime
+    push_name: str | None = None
+    referral: Referral | None = None
+    ephemeral: bool = False
+    view_once: bool = False
+    locked_chat: bool = False
+
+    def dedupe_key(self, tenant_id: str) -> tuple[str, str, str, str, str]:
+        return (tenant_id, self.instance, self.chat.key, self.provider_message_id, self.direction.value)
+
+
+class AckStatus(StrEnum):
+    ERROR = "error"
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+    DELETED = "deleted"
+
+
+class StatusEvent(EventBase):
+    type: Literal["status"] = "status"
+    provider_message_id: str
+    chat: Identity | None = None
+    from_me: bool | None = None
+    status: AckStatus
+    occurred_at: datetime | None = None
+
+
+class ConnectionState(StrEnum):
+    OPEN = "open"
+    CONNECTING = "connecting"
+    CLOSE = "close"
+    NOT_LOGGED = "not_logged"
+    QR_READ_SUCCESS = "qr_read_success"
+    DISCONNECTED_MOBILE = "disconnected_mobile"
+    OTHER = "other"
+
+
+class ConnectionEvent(EventBase):
+    type: Literal["connection"] = "connection"
+    state: ConnectionState
+    reason: str | None = None
+    status_code: int | None = None
+    provider_state: str | None = None
+
+
+class QrEvent(EventBase):
+    type: Literal["qr"] = "qr"
+    qr_code: str | None = None
+    pairing_code: str | None = None
+
+
+class ContactUpdate(Frozen):
+    identity: Identity
+    push_name: str | None = None
+    picture_url: str | None = None
+
+
+class ContactsEvent(EventBase):
+    type: Literal["contacts"] = "contacts"
+    contacts: tuple[ContactUpdate, ...]
+
+
+CanonicalEvent = Annotated[
+    MessageEvent | StatusEvent | ConnectionEvent | QrEvent | ContactsEvent,
+    Field(discriminator="type"),
+]

@@ -1,0 +1,30 @@
+"""Message times in UTC from gateway timestamps (seconds, milliseconds, protobuf Long)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+_MS_THRESHOLD = 10_000_000_000  # anything above is milliseconds (year 2286 in seconds)
+
+
+def utc_from_timestamp(value: Any) -> datetime | None:
+    """Seconds or milliseconds, as number, numeric string or ``{"low","high","unsigned"}`` Long."""
+    if isinstance(value, dict) and "low" in value:
+        low = int(value.get("low") or 0) & 0xFFFFFFFF
+        high = int(value.get("high") or 0)
+        value = (high << 32) | low
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, int | float) or value <= 0:
+        return None
+    seconds = value / 1000 if value > _MS_THRESHOLD else value
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

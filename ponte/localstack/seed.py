@@ -1,0 +1,71 @@
+"""Demo data for the local stack: one tenant, its owner, one Evolution instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from ponte.services.intake import hash_secret
+
+
+@dataclass(frozen=True)
+class Seeded:
+    tenant_id: str
+    user_id: str
+    user_email: str
+    instance_id: str
+    provider: str
+
+
+DEMO = Seeded(
+    tenant_id="00000000-0000-4000-8000-00000000d001",
+    user_id="00000000-0000-4000-8000-00000000d002",
+    user_email="dona@loja-demo.local",
+    instance_id="00000000-0000-4000-8000-00000000d003",
+    provider="evolution",
+)
+
+
+def seed_tenant(
+    conn: psycopg.Connection,
+    *,
+    tenant_id: str,
+    name: str,
+    user_id: str,
+    email: str,
+    role: str = "owner",
+    instance_id: str | None = None,
+    provider: str = "evolution",
+    gateway_instance: str = "demo",
+    webhook_secret: str | None = None,
+) -> None:
+    """Idempotent: a tenant, a user with a membership, and optionally an instance."""
+    conn.execute("insert into public.tenants (id, name) values (%s, %s) on conflict do nothing", (tenant_id, name))
+    conn.execute("insert into auth.users (id, email) values (%s, %s) on conflict do nothing", (user_id, email))
+    conn.execute(
+        "insert into public.memberships (tenant_id, user_id, role) values (%s, %s, %s) on conflict do nothing",
+        (tenant_id, user_id, role),
+    )
+    if instance_id and webhook_secret:
+        conn.execute(
+            "insert into public.whatsapp_instances (id, tenant_id, provider, gateway_instance, webhook_secret_hash)"
+            " values (%s, %s, %s, %s, %s)"
+            " on conflict (id) do update set webhook_secret_hash = excluded.webhook_secret_hash",
+            (instance_id, tenant_id, provider, gateway_instance, hash_secret(webhook_secret)),
+        )
+
+
+def seed_demo(conn: psycopg.Connection, webhook_secret: str) -> Seeded:
+    seed_tenant(
+        conn,
+        tenant_id=DEMO.tenant_id,
+        name="Loja Demo",
+        user_id=DEMO.user_id,
+        email=DEMO.user_email,
+        instance_id=DEMO.instance_id,
+        provider=DEMO.provider,
+        webhook_secret=webhook_secret,
+    )
+    conn.commit()
+    return DEMO

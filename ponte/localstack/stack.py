@@ -1,0 +1,184 @@
+"""The local stack: everything on one machine, no cloud account, no Docker.
+
+PostgreSQL (compat layer + migrations + demo data), a local SQS endpoint with the
+queues and DLQs, the proxy over HTTP, and a poller feeding the queue-driven
+functions in Lambda's event shape.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chalice.config import Config
+from chalice.local import LocalChalice, LocalDevServer, create_local_server
+
+import functions.app as functions_app
+import proxy.app as proxy_app
+from functions.bootstrap import bootstrap as functions_bootstrap
+from ponte import constants as c
+from ponte.adapters.postgres.db import Database
+from ponte.adapters.postgres.migrate import migrate
+from ponte.adapters.sqs import SqsEventQueue
+from ponte.localstack.jwt_tokens import mint_token
+from ponte.localstack.pgcluster import PgCluster, free_port
+from ponte.localstack.poller import QueuePoller
+from ponte.localstack.seed import Seeded, seed_demo
+from ponte.localstack.sqs import LOCAL_CREDENTIALS, LOCAL_REGION, MotoServer, create_queues, sqs_client
+from ponte.settings import Settings
+from proxy.bootstrap import bootstrap as proxy_bootstrap
+
+DEFAULT_STATE_DIR = Path(os.environ.get("PONTE_STATE_DIR", ".ponte"))
+
+
+@dataclass
+class LocalSecrets:
+    jwt_secret: str
+    demo_webhook_secret: str
+
+    @classmethod
+    def load_or_create(cls, state_dir: Path) -> LocalSecrets:
+        path = state_dir / "local-secrets.json"
+        if path.exists():
+            return cls(**json.loads(path.read_text()))
+        value = cls(jwt_secret=secrets.token_urlsafe(48), demo_webhook_secret=secrets.token_urlsafe(24))
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value.__dict__))
+        path.chmod(0o600)
+        return value
+
+
+@dataclass
+class LocalStack:
+    state_dir: Path = DEFAULT_STATE_DIR
+    database_url: str | None = None
+    proxy_port: int = 0
+    keep_data: bool = True
+    host: str = "127.0.0.1"
+    pg: PgCluster | None = field(default=None, init=False)
+    moto: MotoServer | None = field(default=None, init=False)
+    db: Database | None = field(default=None, init=False)
+    demo: Seeded | None = field(default=None, init=False)
+    queue_urls: dict[str, str] = field(default_factory=dict, init=False)
+    started_in: float = field(default=0.0, init=False)
+    _server: LocalDevServer | None = field(default=None, init=False)
+    _pollers: list[QueuePoller] = field(default_factory=list, init=False)
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://{self.host}:{self.proxy_port}"
+
+    @property
+    def dsn(self) -> str:
+        if self.database_url:
+            return self.database_url
+        assert self.pg is not None
+        return self.pg.url
+
+    def start(self) -> LocalStack:
+        started = time.monotonic()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.secrets = LocalSecrets.load_or_create(self.state_dir)
+        self.database_url = self.database_url or os.environ.get(c.DATABASE_URL_ENV)
+        if not self.database_url:
+            self.pg = PgCluster(self.state_dir.resolve() / "pgdata", fsync=self.keep_data).start()
+        migrate(self.dsn)
+        import psycopg
+
+        with psycopg.connect(self.dsn) as conn:
+            self.demo = seed_demo(conn, self.secrets.demo_webhook_secret)
+        self.moto = MotoServer().start()
+        self.sqs = sqs_client(self.moto.url)
+        self.queue_urls = create_queues(self.sqs)
+        self._export_aws_env()
+        self.settings = Settings(
+            database_url=self.dsn,
+            ingest_queue_url=self.queue_urls[c.DEFAULT_INGEST_QUEUE],
+            analyze_queue_url=self.queue_urls[c.DEFAULT_ANALYZE_QUEUE],
+            purge_queue_url=self.queue_urls[c.DEFAULT_PURGE_QUEUE],
+            jwt_secret=self.secrets.jwt_secret,
+        )
+        self.db = Database(self.dsn, max_size=16)
+        proxy_app.set_container(
+            proxy_bootstrap(
+                self.settings, db=self.db, queue=SqsEventQueue(self.settings.ingest_queue_url or "", self.sqs)
+            )
+        )
+        functions_app.set_container(functions_bootstrap(self.settings, db=self.db))
+        self._start_proxy()
+        self._pollers.append(
+            QueuePoller(
+                sqs_client(self.moto.url),
+                self.queue_urls[c.DEFAULT_INGEST_QUEUE],
+                functions_app.ingest,
+                function_name="ingest",
+            ).start()
+        )
+        self.started_in = time.monotonic() - started
+        self._write_state()
+        return self
+
+    def _export_aws_env(self) -> None:
+        """Adapters that build their own boto3 clients reach the local endpoint too."""
+        assert self.moto is not None
+        os.environ["AWS_ENDPOINT_URL"] = self.moto.url
+        os.environ.setdefault("AWS_DEFAULT_REGION", LOCAL_REGION)
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", LOCAL_CREDENTIALS["aws_access_key_id"])
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", LOCAL_CREDENTIALS["aws_secret_access_key"])
+
+    def _start_proxy(self) -> None:
+        self.proxy_port = self.proxy_port or free_port()
+        if isinstance(proxy_app.app, LocalChalice):  # already adapted by an earlier start in this process
+            self._server = LocalDevServer(proxy_app.app, Config(), self.host, self.proxy_port)
+        else:
+            self._server = create_local_server(proxy_app.app, Config(), self.host, self.proxy_port)
+        threading.Thread(target=self._server.server.serve_forever, name="proxy-http", daemon=True).start()
+
+    def demo_token(self, ttl_seconds: int = 3600) -> str:
+        assert self.demo is not None
+        return mint_token(
+            self.secrets.jwt_secret,
+            sub=self.demo.user_id,
+            email=self.demo.user_email,
+            ttl_seconds=ttl_seconds,
+        )
+
+    def webhook_url(self) -> str:
+        assert self.demo is not None
+        return f"{self.proxy_url}/webhooks/{self.demo.provider}/{self.demo.instance_id}"
+
+    def _write_state(self) -> None:
+        assert self.demo is not None
+        state: dict[str, Any] = {
+            "proxy_url": self.proxy_url,
+            "webhook_url": self.webhook_url(),
+            "database_url": self.dsn,
+            "sqs_endpoint": self.moto.url if self.moto else None,
+            "demo": self.demo.__dict__,
+        }
+        path = self.state_dir / "stack.json"
+        path.write_text(json.dumps(state, indent=2))
+
+    def stop(self) -> None:
+        for poller in self._pollers:
+            poller.stop()
+        self._pollers.clear()
+        if self._server is not None:
+            self._server.server.shutdown()
+            self._server.server.server_close()
+            self._server = None
+        proxy_app.set_container(None)
+        functions_app.set_container(None)
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+        if self.moto is not None:
+            self.moto.stop()
+        if self.pg is not None:
+            self.pg.stop()

@@ -1,0 +1,41 @@
+"""Typed settings, parsed once per entrypoint. Explicit arguments win over the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict
+
+from ponte import constants as c
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database_url: str | None = None
+    ingest_queue_url: str | None = None
+    analyze_queue_url: str | None = None
+    purge_queue_url: str | None = None
+    max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
+    jwt_secret: str | None = None
+    jwks_url: str | None = None
+    log_debug: bool = False
+    stage: str = "local"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {
+            "database_url": env.get(c.DATABASE_URL_ENV),
+            "ingest_queue_url": env.get(c.INGEST_QUEUE_URL_ENV),
+            "analyze_queue_url": env.get(c.ANALYZE_QUEUE_URL_ENV),
+            "purge_queue_url": env.get(c.PURGE_QUEUE_URL_ENV),
+            "max_body_bytes": int(env.get(c.MAX_BODY_BYTES_ENV, c.DEFAULT_MAX_BODY_BYTES)),
+            "jwt_secret": env.get(c.JWT_SECRET_ENV),
+            "jwks_url": env.get(c.JWKS_URL_ENV),
+            "log_debug": env.get(c.LOG_DEBUG_ENV, "").lower() in {"1", "true", "yes"},
+            "stage": env.get(c.STAGE_ENV, "local"),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

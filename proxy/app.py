@@ -1,0 +1,66 @@
+"""Ponte's edge proxy: a Chalice app. Handlers parse, call one service, map the result."""
+
+from __future__ import annotations
+
+import json
+
+from chalice.app import Chalice, Response
+
+from ponte.services.intake import WebhookRequest
+from proxy.bootstrap import ProxyContainer, bootstrap
+
+app = Chalice(app_name="ponte-proxy")
+
+_container: ProxyContainer | None = None
+
+
+def container() -> ProxyContainer:
+    """Created on first use and kept for warm invocations; nothing connects at import time."""
+    global _container  # noqa: PLW0603
+    if _container is None:
+        _container = bootstrap()
+    return _container
+
+
+def set_container(value: ProxyContainer | None) -> None:
+    global _container  # noqa: PLW0603
+    _container = value
+
+
+def _json(status: int, body: dict[str, object]) -> Response:
+    return Response(body=json.dumps(body), status_code=status, headers={"Content-Type": "application/json"})
+
+
+def _webhook(provider: str, instance: str, secret: str | None) -> Response:
+    request = app.current_request
+    assert request is not None
+    body = request.raw_body or b""
+    result = container().intake.handle(
+        WebhookRequest(
+            provider=provider,
+            instance_id=instance,
+            body=body if isinstance(body, bytes) else body.encode(),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            path_secret=secret,
+        )
+    )
+    return _json(result.status_code, result.body)
+
+
+WEBHOOK_CONTENT_TYPES = ["application/json", "text/plain", "application/octet-stream"]
+
+
+@app.route("/webhooks/{provider}/{instance}", methods=["POST"], content_types=WEBHOOK_CONTENT_TYPES)
+def webhook(provider: str, instance: str) -> Response:
+    return _webhook(provider, instance, None)
+
+
+@app.route("/webhooks/{provider}/{instance}/{secret}", methods=["POST"], content_types=WEBHOOK_CONTENT_TYPES)
+def webhook_with_path_secret(provider: str, instance: str, secret: str) -> Response:
+    """For gateways that cannot send headers (WPPConnect): the secret is a path segment."""
+    return _webhook(provider, instance, secret)
+
+
+@app.route("/health", methods=["GET"])
+def health() -> dict[str, object]:
+    return {"ok": True}

@@ -1,0 +1,51 @@
+"""The proxy's composition root: settings read once, adapters wired once per container."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ponte.adapters.postgres.db import Database
+from ponte.adapters.postgres.diagnostics import PgDiagnosticsLog
+from ponte.adapters.postgres.instances import PgInstanceDirectory
+from ponte.adapters.postgres.privacy import PgPrivacySettings
+from ponte.adapters.sqs import SqsEventQueue
+from ponte.domain.outcomes import Normalized
+from ponte.ports.queue import EventQueue
+from ponte.services.intake import IntakeService
+from ponte.settings import Settings
+from proxy import providers
+
+
+@dataclass
+class ProxyContainer:
+    settings: Settings
+    db: Database
+    intake: IntakeService
+
+
+def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
+    return providers.normalize(provider, payload, instance=instance)
+
+
+def bootstrap(
+    settings: Settings | None = None, *, db: Database | None = None, queue: EventQueue | None = None
+) -> ProxyContainer:
+    settings = settings or Settings.from_env()
+    if db is None:
+        if not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set")
+        db = Database(settings.database_url)
+    if queue is None:
+        if not settings.ingest_queue_url:
+            raise RuntimeError("PONTE_INGEST_QUEUE_URL is not set")
+        queue = SqsEventQueue(settings.ingest_queue_url)
+    intake = IntakeService(
+        instances=PgInstanceDirectory(db),
+        normalize=_normalize,
+        queue=queue,
+        diagnostics=PgDiagnosticsLog(db),
+        privacy=PgPrivacySettings(db),
+        max_body_bytes=settings.max_body_bytes,
+    )
+    return ProxyContainer(settings=settings, db=db, intake=intake)

@@ -1,0 +1,106 @@
+"""The ingest function: Powertools batch processing with partial failures, idempotent store."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+import functions.app as functions_app
+from functions.bootstrap import bootstrap
+from ponte.adapters.postgres.db import Database
+from ponte.domain.envelope import IngestEnvelope
+from ponte.domain.events import Direction, MessageEvent, MessageKind, Provider
+from ponte.domain.identity import identity_from_jid
+from ponte.localstack.seed import seed_tenant
+from ponte.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+TENANT = "00000000-0000-4000-8000-0000000000c1"
+USER = "00000000-0000-4000-8000-0000000000c2"
+INSTANCE = "00000000-0000-4000-8000-0000000000c3"
+
+
+@pytest.fixture
+def wired(db_dsn: str) -> Iterator[Database]:
+    with psycopg.connect(db_dsn) as conn:
+        seed_tenant(
+            conn,
+            tenant_id=TENANT,
+            name="T",
+            user_id=USER,
+            email="c@t.local",
+            instance_id=INSTANCE,
+            webhook_secret="x",
+        )
+    db = Database(db_dsn, max_size=2)
+    functions_app.set_container(bootstrap(Settings(database_url=db_dsn), db=db))
+    try:
+        yield db
+    finally:
+        functions_app.set_container(None)
+        db.close()
+
+
+def envelope(message_id: str, jid: str = "5511987650001@s.whatsapp.net") -> str:
+    event = MessageEvent(
+        provider=Provider.EVOLUTION,
+        instance="demo",
+        provider_message_id=message_id,
+        direction=Direction.INBOUND,
+        chat=identity_from_jid(jid),
+        kind=MessageKind.TEXT,
+        text="olá",
+        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    return IngestEnvelope(
+        tenant_id=TENANT, instance_id=INSTANCE, received_at=datetime.now(UTC), event=event
+    ).model_dump_json()
+
+
+def sqs_event(*bodies: str) -> dict[str, object]:
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "rh",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:ponte-ingest",
+                "awsRegion": "us-east-1",
+            }
+            for body in bodies
+        ]
+    }
+
+
+def test_partial_batch_failure_reports_only_the_bad_record(wired: Database) -> None:
+    event = sqs_event(envelope("A1"), "not json", envelope("A2"))
+    result = functions_app.ingest_batch(event, None)
+    bad_id = event["Records"][1]["messageId"]  # type: ignore[index]
+    assert result == {"batchItemFailures": [{"itemIdentifier": bad_id}]}
+    with wired.as_service(TENANT) as conn:
+        assert conn.execute("select count(*) as n from public.messages").fetchone()["n"] == 2
+
+
+def test_same_message_twice_and_legacy_jid_are_one_contact_one_message(wired: Database) -> None:
+    functions_app.ingest_batch(sqs_event(envelope("B1"), envelope("B1")), None)
+    functions_app.ingest_batch(sqs_event(envelope("B2", jid="551187650001@s.whatsapp.net")), None)
+    with wired.as_service(TENANT) as conn:
+        assert conn.execute("select count(*) as n from public.messages").fetchone()["n"] == 2
+        contacts = conn.execute("select identity_key from public.contacts").fetchall()
+    assert [c["identity_key"] for c in contacts] == ["+5511987650001"]
+
+
+def test_chalice_handler_is_wired_to_the_ingest_queue() -> None:
+    config = json.loads(json.dumps(functions_app.app.event_sources[0].__dict__, default=str))
+    assert config["queue"] == "ponte-ingest"
+    assert config["batch_size"] == 10
