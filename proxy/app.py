@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from chalice.app import Chalice, Response
 
+from ponte.services.exceptions import UnauthorizedError
 from ponte.services.intake import WebhookRequest
 from proxy.bootstrap import ProxyContainer, bootstrap
+from proxy.http import api, authenticate, json_response
 
 app = Chalice(app_name="ponte-proxy")
 
@@ -27,10 +27,6 @@ def set_container(value: ProxyContainer | None) -> None:
     _container = value
 
 
-def _json(status: int, body: dict[str, object]) -> Response:
-    return Response(body=json.dumps(body), status_code=status, headers={"Content-Type": "application/json"})
-
-
 def _webhook(provider: str, instance: str, secret: str | None) -> Response:
     request = app.current_request
     assert request is not None
@@ -44,7 +40,7 @@ def _webhook(provider: str, instance: str, secret: str | None) -> Response:
             path_secret=secret,
         )
     )
-    return _json(result.status_code, result.body)
+    return json_response(result.status_code, result.body)
 
 
 WEBHOOK_CONTENT_TYPES = ["application/json", "text/plain", "application/octet-stream"]
@@ -64,3 +60,18 @@ def webhook_with_path_secret(provider: str, instance: str, secret: str) -> Respo
 @app.route("/health", methods=["GET"])
 def health() -> dict[str, object]:
     return {"ok": True}
+
+
+def caller() -> dict[str, object]:
+    """The verified claims of the user calling a user-facing route."""
+    verifier = container().verifier
+    if verifier is None:  # no key material configured: refuse rather than trust
+        raise UnauthorizedError("invalid or missing access token")
+    return authenticate(app.current_request, verifier)
+
+
+@app.route("/me", methods=["GET"])
+@api
+def me() -> Response:
+    """The caller and their tenants (owner / admin / agent)."""
+    return json_response(200, container().accounts.me(caller()))

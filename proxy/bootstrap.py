@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ponte.adapters.jwt_verifier import JwtVerifier
+from ponte.adapters.postgres.accounts import PgMembershipReader
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.diagnostics import PgDiagnosticsLog
 from ponte.adapters.postgres.instances import PgInstanceDirectory
@@ -12,6 +14,7 @@ from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.sqs import SqsEventQueue
 from ponte.domain.outcomes import Normalized
 from ponte.ports.queue import EventQueue
+from ponte.services.accounts import AccountService
 from ponte.services.intake import IntakeService
 from ponte.settings import Settings
 from proxy import providers
@@ -22,6 +25,8 @@ class ProxyContainer:
     settings: Settings
     db: Database
     intake: IntakeService
+    accounts: AccountService
+    verifier: JwtVerifier | None
 
 
 def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
@@ -48,4 +53,13 @@ def bootstrap(
         privacy=PgPrivacySettings(db),
         max_body_bytes=settings.max_body_bytes,
     )
-    return ProxyContainer(settings=settings, db=db, intake=intake)
+    verifier = None
+    if settings.jwt_secret or settings.jwks_url:
+        verifier = JwtVerifier(hs256_secret=settings.jwt_secret, jwks_url=settings.jwks_url)
+    return ProxyContainer(
+        settings=settings,
+        db=db,
+        intake=intake,
+        accounts=AccountService(PgMembershipReader(db)),
+        verifier=verifier,
+    )

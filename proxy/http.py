@@ -1,0 +1,57 @@
+"""The boundary between Chalice and the services: authentication and error rendering.
+
+Errors render as ``{"code": <machine code>, "message": <reason>}`` with the
+error's status; anything unexpected becomes a generic 500 without detail.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalice.app import Request, Response
+from pydantic import BaseModel
+
+from ponte.adapters.jwt_verifier import InvalidTokenError, JwtVerifier, bearer_token
+from ponte.services.exceptions import ServiceError, UnauthorizedError
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_response(status: int, body: Any) -> Response:
+    text = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body, default=str)
+    return Response(body=text, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def error_response(exc: ServiceError) -> Response:
+    return json_response(exc.status_code, {"code": exc.code, "message": exc.message})
+
+
+def api(fn: F) -> F:
+    """Render service errors; never let an exception's detail reach the client."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ServiceError as exc:
+            return error_response(exc)
+        except Exception:
+            logger.exception("unhandled error in %s", fn.__name__)
+            return json_response(500, {"code": "internal_error", "message": "internal error"})
+
+    return wrapper  # type: ignore[return-value]
+
+
+def authenticate(request: Request | None, verifier: JwtVerifier) -> dict[str, Any]:
+    """The caller's verified Supabase claims, or 401 with no detail."""
+    headers = request.headers if request is not None else {}
+    try:
+        return verifier.verify(bearer_token(headers.get("authorization")))
+    except InvalidTokenError as exc:
+        raise UnauthorizedError("invalid or missing access token") from exc
