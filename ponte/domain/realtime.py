@@ -1,0 +1,190 @@
+"""What web UIs receive over Supabase Realtime: private topics, their events and payloads.
+
+The database sends these (``infra/supabase/migrations/*realtime*.sql`` builds each
+payload with ``jsonb_build_object``); this module is their contract. The frontend
+contract (JSON Schemas, TypeScript types, the catalogue) is generated from it, and
+tests check that what the triggers send validates against it.
+
+To add an event: add its payload model, list it under its topic in ``TOPICS``, make a
+trigger call ``private.broadcast_to_tenant`` (or ``_admins`` / ``_conversation``),
+then run ``ponte contract`` to regenerate ``frontend_contract/``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from ponte.domain.events import Media, MessageKind
+
+Priority = Literal["low", "medium", "high", "critical"]
+
+
+class Payload(BaseModel):
+    """A realtime payload: closed (``additionalProperties: false``) and immutable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MessagePayload(Payload):
+    """``message_created`` / ``message_updated``: one WhatsApp message of the tenant."""
+
+    id: UUID
+    tenant_id: UUID
+    instance_id: UUID
+    conversation_id: UUID
+    contact_id: UUID
+    direction: Literal["in", "out"]
+    kind: MessageKind
+    body: str | None
+    media: Media | None
+    quoted_message_id: str | None
+    status: str | None
+    occurred_at: datetime
+    created_at: datetime
+
+
+ConversationField = Literal["priority", "sla_due_at", "assigned_to", "status"]
+
+
+class ConversationPayload(Payload):
+    """``conversation_created`` / ``conversation_updated``; ``changed`` names what changed (empty when created)."""
+
+    id: UUID
+    tenant_id: UUID
+    instance_id: UUID
+    contact_id: UUID
+    priority: Priority
+    sla_due_at: datetime | None
+    assigned_to: UUID | None
+    status: Literal["open", "closed"]
+    last_message_at: datetime | None
+    created_at: datetime
+    changed: list[ConversationField]
+
+
+class InstanceStatusPayload(Payload):
+    """``instance_status_changed``: a WhatsApp instance's connection status moved (admins only)."""
+
+    id: UUID
+    tenant_id: UUID
+    provider: Literal["wppconnect", "evolution"]
+    gateway_instance: str
+    status: str
+    previous_status: str | None
+
+
+class DiagnosticPayload(Payload):
+    """``diagnostic_recorded``: the proxy rejected a call for this tenant (admins only)."""
+
+    id: int
+    tenant_id: UUID
+    instance_id: UUID | None
+    occurred_at: datetime
+    route: str
+    event: str | None
+    outcome: str
+    status_code: int | None
+    latency_ms: float | None
+    error_code: str | None
+
+
+class Audience(StrEnum):
+    MEMBERS = "members"  # any member of the tenant (owner, admin, agent)
+    ADMINS = "admins"  # owners and admins of the tenant
+
+
+class EventSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    payload: type[Payload]
+    description: str
+
+
+class TopicSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pattern: str  # with {placeholders}
+    audience: Audience
+    description: str
+    events: tuple[EventSpec, ...]
+
+
+_MESSAGE_EVENTS = (
+    EventSpec(name="message_created", payload=MessagePayload, description="a message was stored (in or out)"),
+    EventSpec(
+        name="message_updated",
+        payload=MessagePayload,
+        description="a stored message changed (delivery status, edit, revoke)",
+    ),
+)
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(
+        pattern="tenant:{tenant_id}",
+        audience=Audience.MEMBERS,
+        description="everything an inbox shows, for every member of the tenant",
+        events=(
+            *_MESSAGE_EVENTS,
+            EventSpec(
+                name="conversation_created",
+                payload=ConversationPayload,
+                description="a new conversation (first message of a chat)",
+            ),
+            EventSpec(
+                name="conversation_updated",
+                payload=ConversationPayload,
+                description="priority, SLA, assignment or status changed; `changed` says which",
+            ),
+        ),
+    ),
+    TopicSpec(
+        pattern="tenant:{tenant_id}:admin",
+        audience=Audience.ADMINS,
+        description="WhatsApp instance operations and the diagnostics log, for owners and admins",
+        events=(
+            EventSpec(
+                name="instance_status_changed",
+                payload=InstanceStatusPayload,
+                description="the instance's connection status changed",
+            ),
+            EventSpec(
+                name="diagnostic_recorded",
+                payload=DiagnosticPayload,
+                description="the proxy rejected a call (a `proxy_diagnostics` row with outcome `rejected`)",
+            ),
+        ),
+    ),
+    TopicSpec(
+        pattern="conversation:{conversation_id}",
+        audience=Audience.MEMBERS,
+        description="the messages of one conversation, for a UI that has it open",
+        events=_MESSAGE_EVENTS,
+    ),
+)
+
+
+def tenant_topic(tenant_id: str) -> str:
+    return f"tenant:{tenant_id}"
+
+
+def tenant_admin_topic(tenant_id: str) -> str:
+    return f"tenant:{tenant_id}:admin"
+
+
+def conversation_topic(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def payload_model(topic_pattern: str, event: str) -> type[Payload]:
+    for topic in TOPICS:
+        if topic.pattern == topic_pattern:
+            for spec in topic.events:
+                if spec.name == event:
+                    return spec.payload
+    raise KeyError(f"no event {event!r} on topic {topic_pattern!r}")
