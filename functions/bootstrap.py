@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ponte.adapters.leia_labeler import LeiaFastLabeler
+from ponte.adapters.postgres.analysis_store import PgAnalysisStore
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.ingest_store import PgIngestStore
+from ponte.adapters.secrets import read_secret
+from ponte.adapters.sqs import SqsAnalyzeQueue
+from ponte.adapters.worker_client import HttpInferenceClient
+from ponte.domain.breaker import Breaker
+from ponte.ports.analysis import AnalyzeJobQueue, InferenceClient
+from ponte.services.analyze import AnalyzeService, RetryPolicy
 from ponte.services.ingest import IngestService
 from ponte.settings import Settings
 
@@ -15,12 +23,47 @@ class FunctionsContainer:
     settings: Settings
     db: Database
     ingest: IngestService
+    analyze: AnalyzeService
 
 
-def bootstrap(settings: Settings | None = None, *, db: Database | None = None) -> FunctionsContainer:
+def worker_token(settings: Settings) -> str | None:
+    """The worker's bearer token: from the secret store when a secret is named, else the local setting."""
+    if settings.worker_token_secret:
+        return read_secret(settings.worker_token_secret)
+    return settings.worker_token
+
+
+def build_inference(settings: Settings) -> InferenceClient | None:
+    if not settings.worker_url:
+        return None
+    token = worker_token(settings)
+    if not token:
+        raise RuntimeError("PONTE_WORKER_URL is set but no worker token (PONTE_WORKER_TOKEN_SECRET)")
+    return HttpInferenceClient(settings.worker_url, token, read_timeout=settings.worker_timeout_seconds)
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    analyze_queue: AnalyzeJobQueue | None = None,
+    inference: InferenceClient | None = None,
+) -> FunctionsContainer:
     settings = settings or Settings.from_env()
     if db is None:
         if not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set")
         db = Database(settings.database_url, max_size=4)
-    return FunctionsContainer(settings=settings, db=db, ingest=IngestService(PgIngestStore(db)))
+    if analyze_queue is None and settings.analyze_queue_url:
+        analyze_queue = SqsAnalyzeQueue(settings.analyze_queue_url)
+    analyze = AnalyzeService(
+        store=PgAnalysisStore(db),
+        inference=inference or build_inference(settings),
+        fast=LeiaFastLabeler(),
+        queue=analyze_queue,
+        breaker=Breaker(failure_threshold=settings.breaker_failures, reset_after=settings.breaker_reset_seconds),
+        retry=RetryPolicy(base_delay_seconds=settings.analyze_retry_base_seconds),
+    )
+    return FunctionsContainer(
+        settings=settings, db=db, ingest=IngestService(PgIngestStore(db), analyze_queue), analyze=analyze
+    )

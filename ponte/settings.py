@@ -22,6 +22,13 @@ class Settings(BaseModel):
     jwks_url: str | None = None
     log_debug: bool = False
     stage: str = "local"
+    worker_url: str | None = None
+    worker_token: str | None = None
+    worker_token_secret: str | None = None
+    worker_timeout_seconds: float = 20.0
+    breaker_failures: int = 3
+    breaker_reset_seconds: float = 30.0
+    analyze_retry_base_seconds: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -36,6 +43,13 @@ class Settings(BaseModel):
             "jwks_url": env.get(c.JWKS_URL_ENV),
             "log_debug": env.get(c.LOG_DEBUG_ENV, "").lower() in {"1", "true", "yes"},
             "stage": env.get(c.STAGE_ENV, "local"),
+            "worker_url": env.get(c.WORKER_URL_ENV),
+            "worker_token": env.get(c.WORKER_TOKEN_ENV),
+            "worker_token_secret": env.get(c.WORKER_TOKEN_SECRET_ENV),
+            "worker_timeout_seconds": float(env.get(c.WORKER_TIMEOUT_ENV, 20.0)),
+            "breaker_failures": int(env.get(c.BREAKER_FAILURES_ENV, 3)),
+            "breaker_reset_seconds": float(env.get(c.BREAKER_RESET_ENV, 30.0)),
+            "analyze_retry_base_seconds": int(env.get(c.ANALYZE_RETRY_BASE_ENV, 30)),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

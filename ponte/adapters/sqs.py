@@ -1,4 +1,4 @@
-"""SQS adapter of the event queue (boto3; AWS_ENDPOINT_URL points it at moto locally)."""
+"""SQS adapters of the event queue and the analyze queue (boto3; AWS_ENDPOINT_URL points it at moto locally)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 import boto3
 
 from ponte.adapters.exceptions import QueuePublishError
+from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope
+from ponte.ports.analysis import AnalyzeJobQueue
 from ponte.ports.queue import EventQueue
 
 _BATCH = 10
@@ -29,3 +31,16 @@ class SqsEventQueue(EventQueue):
             failed = response.get("Failed") or []
             if failed:
                 raise QueuePublishError(f"{len(failed)} of {len(entries)} messages not accepted by SQS")
+
+
+class SqsAnalyzeQueue(AnalyzeJobQueue):
+    """The analyze queue; a delayed job (SQS ``DelaySeconds``, at most 900 s) is the later full analysis."""
+
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self._url = queue_url
+        self._client = client or boto3.client("sqs")
+
+    def enqueue(self, job: AnalyzeJob, *, delay_seconds: int = 0) -> None:
+        self._client.send_message(
+            QueueUrl=self._url, MessageBody=job.model_dump_json(), DelaySeconds=max(0, min(900, delay_seconds))
+        )

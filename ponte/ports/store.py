@@ -1,17 +1,29 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import MessageEvent
+
+
+@dataclass(frozen=True)
+class SavedMessage:
+    """What storing one message did."""
+
+    stored: bool  # False: a duplicate delivery, nothing new was written
+    message_id: str | None = None
+    lead_id: str | None = None  # set when this message created the contact's lead
+    # an inbound text without an analysis yet: the analyze job is (re-)enqueued, at least once
+    needs_analysis: bool = False
 
 
 class IngestStore(ABC):
     """Stores canonical events idempotently."""
 
     @abstractmethod
-    def save_message(self, tenant_id: str, instance_id: str, event: MessageEvent) -> bool:
-        """Store one message with its contact and conversation; False when it was already stored."""
+    def save_message(self, tenant_id: str, instance_id: str, event: MessageEvent) -> SavedMessage:
+        """Store one message with its contact, conversation and (first inbound message) lead."""
 
     def save_other(self, envelope: IngestEnvelope) -> None:  # noqa: B027 - optional hook
         """Events other than messages; ignored unless an adapter handles them."""

@@ -1,28 +1,49 @@
-"""Ingest: store canonical events idempotently (contact, conversation, message)."""
+"""Ingest: store canonical events idempotently (contact, conversation, message, lead) and hand
+every newly stored inbound text to the analyze queue, its own queue so that slow inference
+never delays ingestion."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import MessageEvent
+from ponte.ports.analysis import AnalyzeJobQueue
 from ponte.ports.store import IngestStore
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class IngestResult:
     stored: bool
     kind: str
+    lead_created: bool = False
+    analysis_enqueued: bool = False
 
 
 class IngestService:
-    def __init__(self, store: IngestStore) -> None:
+    def __init__(self, store: IngestStore, analyze_queue: AnalyzeJobQueue | None = None) -> None:
         self._store = store
+        self._analyze_queue = analyze_queue
 
     def handle(self, envelope: IngestEnvelope) -> IngestResult:
         event = envelope.event
-        if isinstance(event, MessageEvent):
-            stored = self._store.save_message(envelope.tenant_id, envelope.instance_id, event)
-            return IngestResult(stored=stored, kind=event.type)
-        self._store.save_other(envelope)
-        return IngestResult(stored=False, kind=event.type)
+        if not isinstance(event, MessageEvent):
+            self._store.save_other(envelope)
+            return IngestResult(stored=False, kind=event.type)
+        saved = self._store.save_message(envelope.tenant_id, envelope.instance_id, event)
+        enqueued = False
+        if saved.needs_analysis and saved.message_id is not None:
+            if self._analyze_queue is None:
+                logger.warning("no analyze queue configured: message stored without analysis")
+            else:
+                # Raises when the queue refuses: the ingest record fails, SQS redelivers it, and the
+                # stored-but-unanalysed message is enqueued on that redelivery.
+                self._analyze_queue.enqueue(AnalyzeJob(tenant_id=envelope.tenant_id, message_id=saved.message_id))
+                enqueued = True
+        return IngestResult(
+            stored=saved.stored, kind=event.type, lead_created=saved.lead_id is not None, analysis_enqueued=enqueued
+        )

@@ -15,7 +15,7 @@ from ponte.ports.diagnostics import DiagnosticsLog
 from ponte.ports.instances import InstanceDirectory
 from ponte.ports.privacy import PrivacySettings
 from ponte.ports.queue import EventQueue
-from ponte.ports.store import IngestStore
+from ponte.ports.store import IngestStore, SavedMessage
 
 
 class FakeInstances(InstanceDirectory):
@@ -61,12 +61,13 @@ class FakeStore(IngestStore):
     def __init__(self) -> None:
         self.messages: dict[tuple[str, str, str, str, str], MessageEvent] = {}
 
-    def save_message(self, tenant_id: str, instance_id: str, event: MessageEvent) -> bool:
+    def save_message(self, tenant_id: str, instance_id: str, event: MessageEvent) -> SavedMessage:
         key = event.dedupe_key(tenant_id)
         if key in self.messages:
-            return False
+            return SavedMessage(stored=False)
         self.messages[key] = event
-        return True
+        inbound_text = event.direction.value == "in" and bool(event.text)
+        return SavedMessage(stored=True, message_id=f"m{len(self.messages)}", needs_analysis=inbound_text)
 
 
 class FakeClock(Clock):

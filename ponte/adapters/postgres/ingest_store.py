@@ -1,4 +1,5 @@
-"""Idempotent storage of canonical messages: contact (by any alias), conversation, message."""
+"""Idempotent storage of canonical messages: contact (by any alias), conversation, message,
+and the contact's lead on its first inbound message (same transaction)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from ponte.adapters.postgres.db import Database
-from ponte.domain.events import Identity, MessageEvent
-from ponte.ports.store import IngestStore
+from ponte.adapters.postgres.leads import clear_sla_on_reply, create_lead_once
+from ponte.domain.events import Direction, Identity, MessageEvent, MessageKind
+from ponte.ports.store import IngestStore, SavedMessage
 
 
 def resolve_contact(conn: psycopg.Connection[Any], tenant_id: str, identity: Identity, name: str | None) -> str:
@@ -48,7 +50,7 @@ class PgIngestStore(IngestStore):
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def save_message(self, tenant_id: str, instance_id: str, event: MessageEvent) -> bool:
+    def save_message(self, tenant_id: str, instance_id: str, event: MessageEvent) -> SavedMessage:
         with self._db.as_service(tenant_id) as conn:
             name = event.push_name if event.direction.value == "in" else None
             contact_id = resolve_contact(conn, tenant_id, event.chat, name)
@@ -82,4 +84,35 @@ class PgIngestStore(IngestStore):
                     event.occurred_at,
                 ),
             ).fetchone()
-            return inserted is not None
+            inbound = event.direction is Direction.INBOUND
+            if inserted is None:
+                pending = _unanalysed(conn, tenant_id, instance_id, event) if inbound and _is_text(event) else None
+                return SavedMessage(stored=False, message_id=pending, needs_analysis=pending is not None)
+            message_id = str(inserted["id"])
+            lead_id = None
+            if inbound:
+                lead_id = create_lead_once(
+                    conn, tenant_id, contact_id, event, conversation_id=conversation["id"], message_id=message_id
+                )
+            else:
+                clear_sla_on_reply(conn, conversation["id"])
+            return SavedMessage(
+                stored=True, message_id=message_id, lead_id=lead_id, needs_analysis=inbound and _is_text(event)
+            )
+
+
+def _is_text(event: MessageEvent) -> bool:
+    return event.kind is MessageKind.TEXT and bool(event.text and event.text.strip())
+
+
+def _unanalysed(conn: psycopg.Connection[Any], tenant_id: str, instance_id: str, event: MessageEvent) -> str | None:
+    """The id of this already stored message when it has no analysis yet: a redelivery after the
+    analyze job could not be enqueued enqueues it again (the analyze handler is idempotent)."""
+    row = conn.execute(
+        "select m.id::text as id from public.messages m"
+        " where m.tenant_id = %s and m.instance_id = %s and m.chat_key = %s and m.provider_message_id = %s"
+        " and m.direction = 'in'"
+        " and not exists (select 1 from public.message_analyses a where a.message_id = m.id)",
+        (tenant_id, instance_id, event.chat.key, event.provider_message_id),
+    ).fetchone()
+    return row["id"] if row else None
