@@ -25,7 +25,7 @@ from functions.bootstrap import bootstrap as functions_bootstrap
 from ponte import constants as c
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.migrate import migrate
-from ponte.adapters.sqs import SqsEventQueue
+from ponte.adapters.sqs import SqsAnalyzeQueue, SqsEventQueue
 from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.pgcluster import PgCluster, free_port
 from ponte.localstack.poller import QueuePoller
@@ -61,6 +61,8 @@ class LocalStack:
     proxy_port: int = 0
     keep_data: bool = True
     host: str = "127.0.0.1"
+    # settings on top of the stack's own (the worker's URL and token, breaker and retry timings)
+    overrides: dict[str, Any] = field(default_factory=dict)
     pg: PgCluster | None = field(default=None, init=False)
     moto: MotoServer | None = field(default=None, init=False)
     db: Database | None = field(default=None, init=False)
@@ -103,6 +105,7 @@ class LocalStack:
             analyze_queue_url=self.queue_urls[c.DEFAULT_ANALYZE_QUEUE],
             purge_queue_url=self.queue_urls[c.DEFAULT_PURGE_QUEUE],
             jwt_secret=self.secrets.jwt_secret,
+            **self.overrides,
         )
         self.db = Database(self.dsn, max_size=16)
         proxy_app.set_container(
@@ -110,16 +113,26 @@ class LocalStack:
                 self.settings, db=self.db, queue=SqsEventQueue(self.settings.ingest_queue_url or "", self.sqs)
             )
         )
-        functions_app.set_container(functions_bootstrap(self.settings, db=self.db))
-        self._start_proxy()
-        self._pollers.append(
-            QueuePoller(
-                sqs_client(self.moto.url),
-                self.queue_urls[c.DEFAULT_INGEST_QUEUE],
-                functions_app.ingest,
-                function_name="ingest",
-            ).start()
+        functions_app.set_container(
+            functions_bootstrap(
+                self.settings,
+                db=self.db,
+                analyze_queue=SqsAnalyzeQueue(self.settings.analyze_queue_url or "", self.sqs),
+            )
         )
+        self._start_proxy()
+        for queue, handler in (
+            (c.DEFAULT_INGEST_QUEUE, functions_app.ingest),
+            (c.DEFAULT_ANALYZE_QUEUE, functions_app.analyze),
+        ):
+            self._pollers.append(
+                QueuePoller(
+                    sqs_client(self.moto.url),
+                    self.queue_urls[queue],
+                    handler,
+                    function_name=queue.removeprefix("ponte-"),
+                ).start()
+            )
         self.started_in = time.monotonic() - started
         self._write_state()
         return self

@@ -5,8 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from ponte.domain.analysis import Analysis, AnalyzeRequest
-from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.analysis_record import AnalysisContext, AnalysisRecord
+from ponte.domain.analyze_job import AnalyzeJob
 
 
 class InferenceUnavailableError(Exception):
