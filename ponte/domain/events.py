@@ -68,12 +68,29 @@ class Identity(Frozen):
 
 
 class Media(Frozen):
+    """Media as metadata only: the file (or its base64) never travels in a canonical event."""
+
     mimetype: str | None = None
     size_bytes: int | None = None
     caption: str | None = None
     filename: str | None = None
     seconds: int | None = None
-    provider_ref: str | None = None
+    provider_ref: str | None = None  # what the gateway needs to fetch the file again (URL, media id)
+    sha256: str | None = None
+
+
+class Location(Frozen):
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+class SharedContact(Frozen):
+    """A contact card (vCard) sent in a message: the name and the phones it lists."""
+
+    display_name: str | None = None
+    phones: tuple[str, ...] = ()
 
 
 class Referral(Frozen):
@@ -82,6 +99,16 @@ class Referral(Frozen):
     source: Literal["organic", "ctwa_ad", "search", "deep_link"] = "organic"
     source_id: str | None = None
     source_url: str | None = None
+
+
+class AckStatus(StrEnum):
+    ERROR = "error"
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+    DELETED = "deleted"
 
 
 class EventBase(Frozen):
@@ -100,25 +127,19 @@ class MessageEvent(EventBase):
     media: Media | None = None
     quoted_message_id: str | None = None
     target_message_id: str | None = None  # reactions, edits and revokes point at another message
+    selected_id: str | None = None  # list / button replies: the id of the chosen row or button
+    location: Location | None = None
+    shared_contacts: tuple[SharedContact, ...] = ()
     occurred_at: datetime
     push_name: str | None = None
     referral: Referral | None = None
+    status: AckStatus | None = None  # the ack the gateway reported with the message itself
     ephemeral: bool = False
     view_once: bool = False
     locked_chat: bool = False
 
     def dedupe_key(self, tenant_id: str) -> tuple[str, str, str, str, str]:
         return (tenant_id, self.instance, self.chat.key, self.provider_message_id, self.direction.value)
-
-
-class AckStatus(StrEnum):
-    ERROR = "error"
-    PENDING = "pending"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    READ = "read"
-    PLAYED = "played"
-    DELETED = "deleted"
 
 
 class StatusEvent(EventBase):
@@ -150,7 +171,8 @@ class ConnectionEvent(EventBase):
 
 class QrEvent(EventBase):
     type: Literal["qr"] = "qr"
-    qr_code: str | None = None
+    qr_code: str | None = None  # the raw QR string a UI renders
+    qr_image: str | None = None  # a data: URL / base64 PNG when the gateway sends one
     pairing_code: str | None = None
 
 

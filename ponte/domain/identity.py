@@ -3,30 +3,41 @@
 Rules (see shared reference "phones"): strip the device suffix, never treat group,
 broadcast, status, newsletter or LID JIDs as phones, add the Brazilian 9th digit to
 legacy 8-digit mobiles, keep landlines at 8 digits, validate with libphonenumber.
+
+One person is one identity whatever form arrives: the key is the E.164 phone when any
+of the JIDs a payload carries is a phone (``remoteJid``, ``remoteJidAlt``, ``senderPn``,
+``participantAlt``...), the ``<lid>@lid`` otherwise; every form seen is kept as an alias
+so that the store can link an @lid to its phone.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
 from ponte.domain.events import ChatKind, Identity
 
-_DEVICE = re.compile(r":\d+(?=@|$)")
-_PHONE_SERVERS = {"s.whatsapp.net", "c.us"}
+_DEVICE = re.compile(r":\d+$")
+_PHONE_SERVERS = frozenset({"s.whatsapp.net", "c.us"})
+_LID_SERVER = "lid"
+# DDDs that got the 9th digit in the 2012-2013 phases: their JIDs normally carry it (phones.md, R6).
+_EARLY_NINE_DDDS = frozenset({"11", "12", "13", "14", "15", "16", "17", "18", "19", "21", "22", "24", "27", "28"})
 
 
 def split_jid(jid: str) -> tuple[str, str]:
-    """``user[:device]@server`` -> (user, server), device suffix removed."""
-    jid = jid.strip()
-    user, _, server = jid.partition("@")
-    user = _DEVICE.sub("", user)
-    return user, server.lower()
+    """``user[:device]@server`` -> (user, server), device suffix removed, server lower-cased."""
+    user, _, server = jid.strip().partition("@")
+    return _DEVICE.sub("", user), server.lower()
 
 
-def chat_kind(jid: str) -> ChatKind:
+def bare_jid(jid: str) -> str:
     user, server = split_jid(jid)
+    return f"{user}@{server}" if server else user
+
+
+def _kind(user: str, server: str) -> ChatKind:
     if server == "g.us":
         return ChatKind.GROUP
     if server == "broadcast":
@@ -36,24 +47,44 @@ def chat_kind(jid: str) -> ChatKind:
     return ChatKind.DIRECT
 
 
+def chat_kind(jid: str) -> ChatKind:
+    return _kind(*split_jid(jid))
+
+
+def is_well_formed_jid(jid: str) -> bool:
+    """True for the JID forms a gateway really sends (masked or redacted ids are not)."""
+    user, server = split_jid(jid)
+    if not user or not server:
+        return False
+    if server in _PHONE_SERVERS or server == _LID_SERVER:
+        return user.isdigit()
+    if server == "g.us":
+        return bool(re.fullmatch(r"\d+(-\d+)?", user))
+    return server in {"broadcast", "newsletter"}
+
+
+@lru_cache(maxsize=65536)
 def canonical_phone(text: str) -> str | None:
-    """E.164 with the Brazilian 9th digit, or None when ``text`` is not a valid phone."""
+    """E.164 with the Brazilian 9th digit, or None when ``text`` is not a valid phone.
+
+    Cached: the same few thousand contacts write again and again, and libphonenumber
+    parsing is the costliest step of normalization.
+    """
     text = text.strip()
     if "@" in text:
         user, server = split_jid(text)
         if server not in _PHONE_SERVERS or not user.isdigit():
             return None
-        candidate = "+" + user
-        region = None
+        candidate, region = "+" + user, None
     else:
-        candidate = text
-        region = "BR"
+        candidate, region = text, "BR"
     try:
         number = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException:
         return None
     if number.country_code == 55:
         national = str(number.national_number)
+        # R2: a 10-digit national number whose subscriber part starts 6-9 is a pre-2016 mobile
         if len(national) == 10 and national[2] in "6789":
             number = phonenumbers.parse(f"+55{national[:2]}9{national[2:]}")
     if not phonenumbers.is_valid_number(number):
@@ -61,24 +92,75 @@ def canonical_phone(text: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def identity_from_jid(jid: str, *, phone_hint: str | None = None) -> Identity:
-    """Canonical identity of a JID; ``phone_hint`` links an @lid to its phone JID when the payload has it."""
-    user, server = split_jid(jid)
-    bare = f"{user}@{server}" if server else user
-    kind = chat_kind(jid)
-    if kind is not ChatKind.DIRECT:
-        return Identity(key=bare, jid=bare, chat_kind=kind)
-    lid = bare if server == "lid" else None
-    phone = canonical_phone(bare) if lid is None else None
-    if phone is None and phone_hint:
-        phone = canonical_phone(phone_hint)
-    aliases = tuple(sorted({a for a in (bare, lid, _legacy_jid(phone)) if a}))
-    return Identity(key=phone or bare, phone_e164=phone, jid=bare, lid=lid, aliases=aliases)
-
-
 def _legacy_jid(phone: str | None) -> str | None:
     """The 12-digit JID a pre-2016 Brazilian mobile may still use on WhatsApp."""
-    if phone is None or not phone.startswith("+55") or len(phone) != 14:
+    if phone is None or not phone.startswith("+55") or len(phone) != 14 or phone[5] != "9":
         return None
     digits = phone[1:]
     return f"{digits[:4]}{digits[5:]}@s.whatsapp.net"
+
+
+def jid_candidates(phone_e164: str) -> tuple[str, ...]:
+    """Outbound JIDs to try for a canonical phone, most likely first (phones.md R6).
+
+    Only the gateway's on-WhatsApp lookup is authoritative; this is the offline guess.
+    """
+    digits = phone_e164.lstrip("+")
+    modern = f"{digits}@s.whatsapp.net"
+    legacy = _legacy_jid(phone_e164)
+    if legacy is None or phone_e164[6] in "12345":  # 9 + [1-5] never existed with 8 digits
+        return (modern,)
+    if digits[2:4] in _EARLY_NINE_DDDS:
+        return (modern, legacy)
+    return (legacy, modern)
+
+
+def _phone_of(value: str) -> str | None:
+    """A phone from a JID or from the bare digits some payloads carry (``senderPn: "5511..."``)."""
+    if "@" not in value:
+        user = _DEVICE.sub("", value.strip())
+        return canonical_phone(f"{user}@s.whatsapp.net") if user.isdigit() else None
+    return canonical_phone(value)
+
+
+def identity_of(jid: str, *alternates: str | None) -> Identity:
+    """Canonical identity of ``jid``; ``alternates`` are the other forms the payload gives for
+    the same person (``remoteJidAlt``, ``senderPn``, ``participantAlt``, ``previousRemoteJid``...).
+
+    Group, broadcast, status and newsletter JIDs are never phones and take no alternates.
+    """
+    user, server = split_jid(jid)
+    bare = f"{user}@{server}" if server else user
+    kind = _kind(user, server)
+    if kind is not ChatKind.DIRECT:
+        return Identity(key=bare, jid=bare, chat_kind=kind)
+    forms = [bare]
+    for alt in alternates:
+        if alt and isinstance(alt, str):
+            alt_bare = bare_jid(alt) if "@" in alt else alt.strip()
+            if alt_bare and alt_bare not in forms and chat_kind(alt_bare) is ChatKind.DIRECT:
+                forms.append(alt_bare)
+    phone = lid = None
+    for form in forms:
+        if lid is None and form.endswith("@lid"):
+            lid = form
+        elif phone is None and not form.endswith("@lid"):
+            phone = _phone_of(form)
+    aliases = {f for f in forms if "@" in f}
+    if phone is not None:
+        aliases.add(f"{phone[1:]}@s.whatsapp.net")
+        legacy = _legacy_jid(phone)
+        if legacy:
+            aliases.add(legacy)
+    return Identity(
+        key=phone or lid or bare,
+        phone_e164=phone,
+        jid=bare,
+        lid=lid,
+        aliases=tuple(sorted(aliases)),
+    )
+
+
+def identity_from_jid(jid: str, *, phone_hint: str | None = None) -> Identity:
+    """Canonical identity of a JID; ``phone_hint`` links an @lid to its phone JID when the payload has it."""
+    return identity_of(jid, phone_hint)

@@ -6,7 +6,15 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from ponte.domain.events import CanonicalEvent, ChatKind, MessageEvent, StatusEvent
+from ponte.domain.events import (
+    CanonicalEvent,
+    ChatKind,
+    ContactsEvent,
+    ContactUpdate,
+    Identity,
+    MessageEvent,
+    StatusEvent,
+)
 
 
 class PrivacyPolicy(BaseModel):
@@ -27,14 +35,8 @@ def drop_reason(
     chat = event.chat if isinstance(event, MessageEvent | StatusEvent) else None
     if chat is None:
         return None
-    kind_rules = {
-        ChatKind.GROUP: (policy.drop_groups, "group_chat"),
-        ChatKind.BROADCAST: (policy.drop_broadcasts, "broadcast_list"),
-        ChatKind.STATUS: (policy.drop_status, "status_broadcast"),
-        ChatKind.NEWSLETTER: (policy.drop_newsletters, "newsletter"),
-    }
-    drop, reason = kind_rules.get(chat.chat_kind, (False, ""))
-    if drop:
+    reason = _identity_drop_reason(chat, policy)
+    if reason is not None:
         return reason
     if isinstance(event, MessageEvent) and event.locked_chat:
         return "locked_chat"
@@ -44,3 +46,45 @@ def drop_reason(
     if is_hidden(identities):
         return "hidden_contact"
     return None
+
+
+def screen(
+    event: CanonicalEvent, policy: PrivacyPolicy, is_hidden: Callable[[tuple[str, ...]], bool]
+) -> tuple[CanonicalEvent | None, tuple[str, ...]]:
+    """The part of ``event`` that may be stored, and why the rest was dropped.
+
+    Contact updates are screened one contact at a time (a sync carries many people,
+    groups among them); every other event passes or drops as a whole.
+    """
+    if not isinstance(event, ContactsEvent):
+        reason = drop_reason(event, policy, is_hidden)
+        return (event, ()) if reason is None else (None, (reason,))
+    kept: list[ContactUpdate] = []
+    reasons: list[str] = []
+    for contact in event.contacts:
+        reason = _identity_drop_reason(contact.identity, policy)
+        if reason is None and is_hidden((contact.identity.key, *contact.identity.aliases)):
+            reason = "hidden_contact"
+        if reason is None:
+            kept.append(contact)
+        else:
+            reasons.append(reason)
+    if not kept:
+        return None, tuple(reasons)
+    if not reasons:
+        return event, ()
+    return event.model_copy(update={"contacts": tuple(kept)}), tuple(reasons)
+
+
+def _identity_drop_reason(identity: Identity, policy: PrivacyPolicy) -> str | None:
+    drop, reason = _kind_rules(policy).get(identity.chat_kind, (False, ""))
+    return reason if drop else None
+
+
+def _kind_rules(policy: PrivacyPolicy) -> dict[ChatKind, tuple[bool, str]]:
+    return {
+        ChatKind.GROUP: (policy.drop_groups, "group_chat"),
+        ChatKind.BROADCAST: (policy.drop_broadcasts, "broadcast_list"),
+        ChatKind.STATUS: (policy.drop_status, "status_broadcast"),
+        ChatKind.NEWSLETTER: (policy.drop_newsletters, "newsletter"),
+    }

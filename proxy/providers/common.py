@@ -1,0 +1,110 @@
+"""Small, strict readers shared by the provider normalizers.
+
+Gateway payloads are untyped JSON: every value is checked for its type before use so
+that a surprising shape ends in a precise ``AnomalousPayloadError`` (or a missing
+optional value), never in a ``TypeError`` or a pydantic ``ValidationError``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ponte.domain.events import Identity
+from ponte.domain.exceptions import AnomalousPayloadError
+from ponte.domain.identity import canonical_phone, identity_of, is_well_formed_jid
+
+_VCARD_TEL = re.compile(r"^(?:item\d+\.)?TEL([^:\n]*):([^\n]{0,40})$", re.IGNORECASE | re.MULTILINE)
+_WAID = re.compile(r"waid=(\d{8,15})", re.IGNORECASE)
+_VCARD_NAME = re.compile(r"^FN[^:\n]*:(.+)$", re.IGNORECASE | re.MULTILINE)
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def text(value: Any) -> str | None:
+    """A non-empty string, or None."""
+    return value if isinstance(value, str) and value != "" else None
+
+
+def integer(value: Any) -> int | None:
+    """Protobuf leftovers: numbers may arrive as strings (``fileLength: "255244"``) or Long objects."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, dict) and isinstance(value.get("low"), int):
+        high = value.get("high")
+        return ((high if isinstance(high, int) else 0) << 32) | (value["low"] & 0xFFFFFFFF)
+    return None
+
+
+def number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def items(data: Any, what: str) -> list[dict[str, Any]]:
+    """``data`` that is one object or an array of objects (Evolution sends both for one event)."""
+    if isinstance(data, dict):
+        return [data]
+    if isinstance(data, list) and data and all(isinstance(d, dict) for d in data):
+        return data
+    raise AnomalousPayloadError("bad_data", f"{what}: data must be an object or a non-empty array of objects")
+
+
+def serialized_id(value: Any) -> str | None:
+    """WPPConnect ids are strings in messages and ``{..., _serialized}`` objects in acks and reactions."""
+    if isinstance(value, dict):
+        value = value.get("_serialized")
+    return text(value)
+
+
+def require_identity(jid: Any, *alternates: Any, field: str) -> Identity:
+    """The identity of a well-formed JID; masked or redacted ids (``55119****@...``) are anomalous."""
+    if not isinstance(jid, str) or not jid:
+        raise AnomalousPayloadError("missing_jid", f"{field} is missing")
+    if not is_well_formed_jid(jid):
+        raise AnomalousPayloadError("invalid_jid", f"{field} is not a WhatsApp JID")
+    return identity_of(jid, *(a for a in alternates if isinstance(a, str) and is_well_formed_jid(_as_jid(a))))
+
+
+def optional_identity(jid: Any, *alternates: Any) -> Identity | None:
+    if not isinstance(jid, str) or not is_well_formed_jid(jid):
+        return None
+    return identity_of(jid, *(a for a in alternates if isinstance(a, str) and is_well_formed_jid(_as_jid(a))))
+
+
+def _as_jid(value: str) -> str:
+    # some builds send the bare phone digits (``senderPn: "5511..."``)
+    return value if "@" in value else f"{value}@s.whatsapp.net"
+
+
+def vcard_contact(vcard: Any) -> tuple[str | None, tuple[str, ...]]:
+    """Name and phones of a vCard: E.164 when the number is valid (the ``waid`` parameter first), else as written."""
+    if not isinstance(vcard, str):
+        return None, ()
+    vcard = vcard[:20_000]
+    name_match = _VCARD_NAME.search(vcard)
+    phones: list[str] = []
+    for params, written in _VCARD_TEL.findall(vcard):
+        waid = _WAID.search(params)
+        value = (canonical_phone(f"{waid.group(1)}@s.whatsapp.net") if waid else None) or canonical_phone(written)
+        value = value or written.strip()
+        if value and value not in phones:
+            phones.append(value)
+    return (name_match.group(1).strip() if name_match else None), tuple(phones[:10])

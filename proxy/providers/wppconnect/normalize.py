@@ -1,0 +1,359 @@
+"""WPPConnect Server 2.x webhooks -> canonical events: an event-name mapper, then a dispatch table.
+
+Envelope: ``Object.assign({event, session}, data)`` -- the event's fields are top level.
+Serialized message ids are ``<fromMe>_<chat>_<id>[_<participant>]``; Ponte keys messages on
+the WhatsApp ``<id>`` part (the same id acks and reactions carry). For media the server puts
+the file's base64 in ``body``: it is never read, the caption is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ponte.domain.events import (
+    AckStatus,
+    CanonicalEvent,
+    ConnectionEvent,
+    ConnectionState,
+    Direction,
+    Identity,
+    Location,
+    Media,
+    MessageEvent,
+    MessageKind,
+    Provider,
+    QrEvent,
+    SharedContact,
+    StatusEvent,
+)
+from ponte.domain.exceptions import AnomalousPayloadError, UnsupportedEventError
+from ponte.domain.outcomes import Normalized, Outcome
+from ponte.domain.timestamps import utc_from_timestamp
+from proxy.providers.common import (
+    integer,
+    number,
+    obj,
+    optional_identity,
+    require_identity,
+    serialized_id,
+    text,
+    vcard_contact,
+)
+
+PROVIDER = Provider.WPPCONNECT
+
+# Events of src/util/createSessionUtil.ts, as the payload spells them.
+KNOWN_EVENTS = (
+    "onmessage",
+    "onselfmessage",
+    "unreadmessages",
+    "onack",
+    "onpresencechanged",
+    "onreactionmessage",
+    "onrevokedmessage",
+    "onpollresponse",
+    "onupdatelabel",
+    "onparticipantschanged",
+    "incomingcall",
+    "location",
+    "status-find",
+    "qrcode",
+    "phonecode",
+    "session-logged",
+)
+EVENT_NAMES: dict[str, str] = {name.lower(): name for name in KNOWN_EVENTS}
+
+IGNORED_EVENTS = frozenset(
+    {
+        "onpresencechanged",
+        "onpollresponse",
+        "onupdatelabel",
+        "onparticipantschanged",
+        "incomingcall",
+        "location",  # live-location ticks after a location message
+        "session-logged",
+    }
+)
+
+_MEDIA_KINDS = {
+    "image": MessageKind.IMAGE,
+    "video": MessageKind.VIDEO,
+    "audio": MessageKind.AUDIO,
+    "ptt": MessageKind.VOICE,
+    "document": MessageKind.DOCUMENT,
+    "sticker": MessageKind.STICKER,
+}
+_INTERACTIVE = {"list_response", "buttons_response", "template_button_reply", "interactive_response"}
+_ACK = {-1: AckStatus.ERROR, 0: AckStatus.PENDING, 1: AckStatus.SENT, 2: AckStatus.DELIVERED, 3: AckStatus.READ}
+# status-find values (StatusFind enum); "desconnectedMobile" is the old spelling.
+_SESSION = {
+    "isLogged": ConnectionState.OPEN,
+    "inChat": ConnectionState.OPEN,
+    "qrReadSuccess": ConnectionState.QR_READ_SUCCESS,
+    "notLogged": ConnectionState.NOT_LOGGED,
+    "disconnectedMobile": ConnectionState.DISCONNECTED_MOBILE,
+    "desconnectedMobile": ConnectionState.DISCONNECTED_MOBILE,
+    "phoneNotConnected": ConnectionState.CONNECTING,
+    "browserClose": ConnectionState.CLOSE,
+    "serverClose": ConnectionState.CLOSE,
+    "autocloseCalled": ConnectionState.CLOSE,
+    "qrReadFail": ConnectionState.CLOSE,
+    "qrReadError": ConnectionState.CLOSE,
+}
+
+
+def event_name(payload: dict[str, Any]) -> str:
+    name = payload.get("event")
+    if not isinstance(name, str) or not name:
+        raise AnomalousPayloadError("missing_event", "payload has no event name")
+    known = EVENT_NAMES.get(name.strip().lower())
+    if known is None:
+        raise UnsupportedEventError(name[:80], code="unknown_event")
+    return known
+
+
+def normalize(payload: Any, *, instance: str) -> Normalized:
+    if not isinstance(payload, dict):
+        raise AnomalousPayloadError("not_an_object", "payload must be a JSON object")
+    name = event_name(payload)
+    if name in IGNORED_EVENTS:
+        raise UnsupportedEventError(name)
+    try:
+        events = EVENT_HANDLERS[name](payload, instance)
+    except UnsupportedEventError as exc:
+        raise UnsupportedEventError(name, code=exc.code) from exc
+    return Normalized(outcome=Outcome.ACCEPTED, events=tuple(events), event_name=name)
+
+
+# --- ids --------------------------------------------------------------------------------------
+
+
+def split_serialized(serialized: str) -> tuple[bool | None, str | None, str, str | None]:
+    """``true_5511...@c.us_3EB0..._5511...@c.us`` -> (fromMe, chat, id, participant)."""
+    parts = serialized.split("_")
+    if len(parts) >= 3 and parts[0] in ("true", "false") and "@" in parts[1]:
+        participant = "_".join(parts[3:]) or None
+        return parts[0] == "true", parts[1], parts[2], participant
+    return None, None, serialized, None
+
+
+def _message_ref(value: Any, field: str) -> tuple[bool | None, str | None, str]:
+    """fromMe, chat and WhatsApp id of a string or object id."""
+    if isinstance(value, dict):
+        message_id = text(value.get("id"))
+        from_me = value.get("fromMe") if isinstance(value.get("fromMe"), bool) else None
+        remote = value.get("remote")
+        remote = serialized_id(remote) if isinstance(remote, dict) else text(remote)
+        if message_id is not None:
+            return from_me, remote, message_id
+    serialized = serialized_id(value)
+    if serialized is None:
+        raise AnomalousPayloadError("missing_id", f"{field} is missing")
+    from_me, chat, message_id, _ = split_serialized(serialized)
+    return from_me, chat, message_id
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+def _message(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
+    from_me_in_id, chat_in_id, message_id = _message_ref(payload.get("id"), "id")
+    from_me = payload["fromMe"] if isinstance(payload.get("fromMe"), bool) else bool(from_me_in_id)
+    chat = _chat(payload, from_me, chat_in_id)
+    kind_name = text(payload.get("type")) or "chat"
+    occurred = _time(payload.get("t"), payload.get("timestamp"))
+    sender = None
+    if chat.chat_kind.value != "direct":
+        author = payload.get("author") or obj(payload.get("sender")).get("id")
+        sender = optional_identity(serialized_id(author), *_phone_hints(obj(payload.get("sender"))))
+    fields = _content(kind_name, payload)
+    return [
+        MessageEvent(
+            provider=PROVIDER,
+            instance=instance,
+            provider_message_id=message_id,
+            direction=Direction.OUTBOUND if from_me else Direction.INBOUND,
+            chat=chat,
+            sender=sender,
+            occurred_at=occurred,
+            push_name=None if from_me else text(payload.get("notifyName")) or text(obj(payload.get("sender")).get("pushname")),
+            quoted_message_id=_quoted(payload),
+            status=_ACK.get(payload["ack"]) if isinstance(payload.get("ack"), int) and from_me else None,
+            ephemeral=bool(integer(payload.get("ephemeralDuration"))),
+            view_once=payload.get("isViewOnce") is True,
+            locked_chat=payload.get("isLocked") is True or obj(payload.get("chat")).get("isLocked") is True,
+            **fields,
+        )
+    ]
+
+
+def _chat(payload: dict[str, Any], from_me: bool, chat_in_id: str | None) -> Identity:
+    jid = serialized_id(payload.get("chatId")) or chat_in_id
+    if jid is None:
+        jid = serialized_id(payload.get("to") if from_me else payload.get("from"))
+    sender = obj(payload.get("sender"))
+    # an inbound @lid chat: the sender object may carry the phone (wa-js contact ``phoneNumber``)
+    hints = _phone_hints(sender) if not from_me and not payload.get("isGroupMsg") else ()
+    return require_identity(jid, *hints, field="chatId")
+
+
+def _phone_hints(sender: dict[str, Any]) -> tuple[str | None, ...]:
+    return (serialized_id(sender.get("id")), serialized_id(sender.get("phoneNumber")))
+
+
+def _time(seconds: Any, fallback: Any) -> datetime:
+    occurred = utc_from_timestamp(seconds) or utc_from_timestamp(fallback)
+    if occurred is None:
+        raise AnomalousPayloadError("bad_timestamp", "t / timestamp missing or invalid")
+    return occurred
+
+
+def _quoted(payload: dict[str, Any]) -> str | None:
+    quoted = serialized_id(payload.get("quotedMsgId")) or serialized_id(obj(payload.get("quotedMsg")).get("id"))
+    return split_serialized(quoted)[2] if quoted else None
+
+
+def _content(kind_name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    if kind_name == "chat":
+        return {"kind": MessageKind.TEXT, "text": text(payload.get("body")) or text(payload.get("content"))}
+    if kind_name in _MEDIA_KINDS:
+        caption = text(payload.get("caption"))
+        media = Media(
+            mimetype=text(payload.get("mimetype")),
+            size_bytes=integer(payload.get("size")),
+            caption=caption,
+            filename=text(payload.get("filename")),
+            seconds=integer(payload.get("duration")),
+            # the S3 copy when uploadS3 is on, else the message id get-media-by-message accepts
+            provider_ref=text(payload.get("fileUrl")) or serialized_id(payload.get("id")),
+            sha256=text(payload.get("filehash")),
+        )
+        return {"kind": _MEDIA_KINDS[kind_name], "text": caption, "media": media}
+    if kind_name == "location":
+        lat, lng = number(payload.get("lat")), number(payload.get("lng"))
+        location = None
+        if lat is not None and lng is not None and -90 <= lat <= 90 and -180 <= lng <= 180:
+            location = Location(latitude=lat, longitude=lng, name=text(payload.get("loc")))
+        return {"kind": MessageKind.LOCATION, "text": text(payload.get("comment")), "location": location}
+    if kind_name in ("vcard", "multi_vcard"):
+        cards = payload.get("vcardList") if kind_name == "multi_vcard" else [{"vcard": payload.get("body")}]
+        shared = []
+        for card in cards[:20] if isinstance(cards, list) else []:
+            name, phones = vcard_contact(obj(card).get("vcard"))
+            shared.append(SharedContact(display_name=text(obj(card).get("displayName")) or name, phones=phones))
+        label = text(payload.get("vcardFormattedName")) or (shared[0].display_name if shared else None)
+        return {"kind": MessageKind.CONTACT, "text": label, "shared_contacts": tuple(shared)}
+    if kind_name in _INTERACTIVE:
+        reply = obj(payload.get("listResponse"))
+        selected = (
+            text(obj(reply.get("singleSelectReply")).get("selectedRowId"))
+            or text(payload.get("selectedButtonId"))
+            or text(payload.get("selectedId"))
+        )
+        return {"kind": MessageKind.INTERACTIVE_REPLY, "text": text(payload.get("body")), "selected_id": selected}
+    if kind_name == "revoked":
+        return {"kind": MessageKind.REVOKED, "target_message_id": _message_ref(payload.get("id"), "id")[2]}
+    if kind_name in ("e2e_notification", "notification_template", "gp2", "call_log", "protocol", "ciphertext"):
+        raise UnsupportedEventError(kind_name, code="no_content")
+    return {"kind": MessageKind.UNKNOWN}
+
+
+def _ack(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
+    from_me, remote, message_id = _message_ref(payload.get("id"), "id")
+    ack = payload.get("ack")
+    status = _ACK.get(ack) if isinstance(ack, int) else None
+    if status is None and isinstance(ack, int):
+        status = AckStatus.PLAYED if ack >= 4 else AckStatus.ERROR  # 4 PLAYED, 5 PEER; -7..-2 errors
+    if status is None:
+        raise AnomalousPayloadError("unknown_status", "onack without a numeric ack")
+    chat = optional_identity(remote or serialized_id(payload.get("to") if from_me else payload.get("from")))
+    return [
+        StatusEvent(
+            provider=PROVIDER,
+            instance=instance,
+            provider_message_id=message_id,
+            chat=chat,
+            from_me=from_me,
+            status=status,
+            occurred_at=utc_from_timestamp(payload.get("t")),
+        )
+    ]
+
+
+def _reaction(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
+    """``{id, msgId, reactionText, timestamp(ms)}``: ``id`` is the reaction, ``msgId`` the message reacted to."""
+    from_me, remote, reaction_id = _message_ref(payload.get("id"), "id")
+    _, target_remote, target = _message_ref(payload.get("msgId"), "msgId")
+    chat = require_identity(remote or target_remote, field="id.remote")
+    return [
+        MessageEvent(
+            provider=PROVIDER,
+            instance=instance,
+            provider_message_id=reaction_id,
+            direction=Direction.OUTBOUND if from_me else Direction.INBOUND,
+            chat=chat,
+            kind=MessageKind.REACTION,
+            text=text(payload.get("reactionText")),  # empty: the reaction was removed
+            target_message_id=target,
+            occurred_at=_time(payload.get("timestamp"), payload.get("t")),
+        )
+    ]
+
+
+def _revoked(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
+    """``{author?, from, to, id, refId}``: ``refId`` is the message deleted for everyone."""
+    from_me, chat_in_ref, target = _message_ref(payload.get("refId") or payload.get("id"), "refId")
+    chat = optional_identity(chat_in_ref or serialized_id(payload.get("from")))
+    return [
+        StatusEvent(
+            provider=PROVIDER,
+            instance=instance,
+            provider_message_id=target,
+            chat=chat,
+            from_me=from_me,
+            status=AckStatus.DELETED,
+            occurred_at=utc_from_timestamp(payload.get("t")),
+        )
+    ]
+
+
+# --- session ----------------------------------------------------------------------------------
+
+
+def _status_find(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
+    raw = payload.get("status")
+    if not isinstance(raw, str) or not raw:
+        raise AnomalousPayloadError("missing_state", "status-find without status")
+    state = _SESSION.get(raw, ConnectionState.OTHER)
+    reason = raw if state is ConnectionState.CLOSE else None
+    return [ConnectionEvent(provider=PROVIDER, instance=instance, state=state, reason=reason, provider_state=raw[:40])]
+
+
+def _qrcode(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
+    code, image = text(payload.get("urlcode")), text(payload.get("qrcode"))
+    if code is None and image is None:
+        raise AnomalousPayloadError("missing_qrcode", "qrcode without urlcode or qrcode")
+    return [QrEvent(provider=PROVIDER, instance=instance, qr_code=code, qr_image=None if code else image)]
+
+
+def _phone_code(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
+    code = text(payload.get("phoneCode"))
+    if code is None:
+        raise AnomalousPayloadError("missing_qrcode", "phoneCode without a code")
+    return [QrEvent(provider=PROVIDER, instance=instance, pairing_code=code)]
+
+
+EVENT_HANDLERS: dict[str, Callable[[dict[str, Any], str], list[CanonicalEvent]]] = {
+    "onmessage": _message,
+    "onselfmessage": _message,
+    "unreadmessages": _message,
+    "onack": _ack,
+    "onreactionmessage": _reaction,
+    "onrevokedmessage": _revoked,
+    "status-find": _status_find,
+    "qrcode": _qrcode,
+    "phonecode": _phone_code,
+}
+assert set(EVENT_HANDLERS) | IGNORED_EVENTS == set(KNOWN_EVENTS), "every known event is handled or ignored"
