@@ -26,6 +26,10 @@ _LID_SERVER = "lid"
 _EARLY_NINE_DDDS = frozenset({"11", "12", "13", "14", "15", "16", "17", "18", "19", "21", "22", "24", "27", "28"})
 
 
+def _is_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def split_jid(jid: str) -> tuple[str, str]:
     """``user[:device]@server`` -> (user, server), device suffix removed, server lower-cased."""
     user, _, server = jid.strip().partition("@")
@@ -57,9 +61,9 @@ def is_well_formed_jid(jid: str) -> bool:
     if not user or not server:
         return False
     if server in _PHONE_SERVERS or server == _LID_SERVER:
-        return user.isdigit()
+        return _is_digits(user)
     if server == "g.us":
-        return bool(re.fullmatch(r"\d+(-\d+)?", user))
+        return bool(re.fullmatch(r"[0-9]+(-[0-9]+)?", user))
     return server in {"broadcast", "newsletter"}
 
 
@@ -73,7 +77,7 @@ def canonical_phone(text: str) -> str | None:
     text = text.strip()
     if "@" in text:
         user, server = split_jid(text)
-        if server not in _PHONE_SERVERS or not user.isdigit():
+        if server not in _PHONE_SERVERS or not _is_digits(user):
             return None
         candidate, region = "+" + user, None
     else:
@@ -119,7 +123,7 @@ def _phone_of(value: str) -> str | None:
     """A phone from a JID or from the bare digits some payloads carry (``senderPn: "5511..."``)."""
     if "@" not in value:
         user = _DEVICE.sub("", value.strip())
-        return canonical_phone(f"{user}@s.whatsapp.net") if user.isdigit() else None
+        return canonical_phone(f"{user}@s.whatsapp.net") if _is_digits(user) else None
     return canonical_phone(value)
 
 

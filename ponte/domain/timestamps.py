@@ -10,10 +10,11 @@ _MS_THRESHOLD = 10_000_000_000  # anything above is milliseconds (year 2286 in s
 
 def utc_from_timestamp(value: Any) -> datetime | None:
     """Seconds or milliseconds, as number, numeric string or ``{"low","high","unsigned"}`` Long."""
-    if isinstance(value, dict) and "low" in value:
-        low = int(value.get("low") or 0) & 0xFFFFFFFF
-        high = int(value.get("high") or 0)
-        value = (high << 32) | low
+    if isinstance(value, dict):
+        low, high = value.get("low"), value.get("high")
+        if not isinstance(low, int) or isinstance(low, bool):
+            return None
+        value = ((high if isinstance(high, int) and not isinstance(high, bool) else 0) << 32) | (low & 0xFFFFFFFF)
     if isinstance(value, bool):
         return None
     if isinstance(value, str):

@@ -17,7 +17,7 @@ from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import CanonicalEvent
 from ponte.domain.instances import InstanceRecord
 from ponte.domain.outcomes import Normalized, Outcome
-from ponte.domain.privacy import drop_reason
+from ponte.domain.privacy import screen
 from ponte.ports.clock import Clock
 from ponte.ports.diagnostics import DiagnosticsLog
 from ponte.ports.instances import InstanceDirectory
@@ -130,11 +130,10 @@ class IntakeService:
         kept: list[CanonicalEvent] = []
         dropped: list[str] = []
         for event in normalized.events:
-            reason = drop_reason(event, policy, lambda ids: self._privacy.is_hidden(instance.tenant_id, ids))
-            if reason is None:
-                kept.append(event)
-            else:
-                dropped.append(reason)
+            passed, reasons = screen(event, policy, lambda ids: self._privacy.is_hidden(instance.tenant_id, ids))
+            if passed is not None:
+                kept.append(passed)
+            dropped.extend(reasons)
         if not kept:
             return WebhookResponse(200, {"outcome": "ignored", "reason": dropped[0] if dropped else "no_events"})
         now = self._clock.now()

@@ -31,12 +31,15 @@ def normalize(provider: str, payload: Any, *, instance: str) -> Normalized:
         return Normalized(outcome=Outcome.IGNORED, reason=exc.code, event_name=exc.event_name)
     except AnomalousPayloadError as exc:
         return Normalized(outcome=Outcome.REJECTED, reason=exc.code, detail=exc.detail, event_name=_name(payload))
-    except Exception as exc:  # noqa: BLE001 - the webhook must answer; the payload is kept for replay
+    except Exception as exc:
         return Normalized(
             outcome=Outcome.REJECTED, reason="normalizer_error", detail=type(exc).__name__, event_name=_name(payload)
         )
 
 
 def _name(payload: Any) -> str | None:
-    name = payload.get("event") if isinstance(payload, dict) else None
+    try:
+        name = payload.get("event") if isinstance(payload, dict) else None
+    except Exception:
+        return None
     return name[:80] if isinstance(name, str) else None

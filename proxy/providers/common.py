@@ -37,11 +37,12 @@ def integer(value: Any) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
-    if isinstance(value, dict) and isinstance(value.get("low"), int):
-        high = value.get("high")
-        return ((high if isinstance(high, int) else 0) << 32) | (value["low"] & 0xFFFFFFFF)
+    if isinstance(value, dict):
+        low, high = value.get("low"), value.get("high")
+        if isinstance(low, int) and not isinstance(low, bool):
+            return ((high if isinstance(high, int) else 0) << 32) | (low & 0xFFFFFFFF)
     return None
 
 

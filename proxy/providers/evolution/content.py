@@ -31,7 +31,12 @@ _MEDIA_KINDS = {
     "documentMessage": MessageKind.DOCUMENT,
     "stickerMessage": MessageKind.STICKER,
 }
-_INTERACTIVE = ("listResponseMessage", "buttonsResponseMessage", "templateButtonReplyMessage", "interactiveResponseMessage")
+_INTERACTIVE = (
+    "listResponseMessage",
+    "buttonsResponseMessage",
+    "templateButtonReplyMessage",
+    "interactiveResponseMessage",
+)
 # Keys that travel next to the content and are not content themselves.
 _NOT_CONTENT = frozenset(
     {"messageContextInfo", "senderKeyDistributionMessage", "base64", "mediaUrl", "speechToText", "contextInfo"}
@@ -95,7 +100,7 @@ def parse(message: dict[str, Any], outer_context: dict[str, Any], depth: int = 0
     return None
 
 
-def _one(key: str, body: Any, message: dict[str, Any], depth: int) -> dict[str, Any] | None:  # noqa: C901 - one branch per type
+def _one(key: str, body: Any, message: dict[str, Any], depth: int) -> dict[str, Any] | None:
     if key == "conversation":
         return {"kind": MessageKind.TEXT, "text": text(body)} if isinstance(body, str) else None
     if not isinstance(body, dict):
@@ -109,7 +114,11 @@ def _one(key: str, body: Any, message: dict[str, Any], depth: int) -> dict[str, 
     if key == "contactMessage":
         return _contacts([body], text(body.get("displayName")))
     if key == "contactsArrayMessage":
-        cards = [c for c in body.get("contacts") or [] if isinstance(c, dict)] if isinstance(body.get("contacts"), list) else []
+        cards = (
+            [c for c in body.get("contacts") or [] if isinstance(c, dict)]
+            if isinstance(body.get("contacts"), list)
+            else []
+        )
         return _contacts(cards, text(body.get("displayName")))
     if key == "reactionMessage":
         return {
@@ -153,7 +162,11 @@ def _location(body: dict[str, Any]) -> dict[str, Any]:
     location = None
     if lat is not None and lng is not None and -90 <= lat <= 90 and -180 <= lng <= 180:
         location = Location(latitude=lat, longitude=lng, name=text(body.get("name")), address=text(body.get("address")))
-    return {"kind": MessageKind.LOCATION, "text": text(body.get("comment")) or text(body.get("caption")), "location": location}
+    return {
+        "kind": MessageKind.LOCATION,
+        "text": text(body.get("comment")) or text(body.get("caption")),
+        "location": location,
+    }
 
 
 def _contacts(cards: list[dict[str, Any]], display: str | None) -> dict[str, Any]:

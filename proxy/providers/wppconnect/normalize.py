@@ -178,7 +178,9 @@ def _message(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
             chat=chat,
             sender=sender,
             occurred_at=occurred,
-            push_name=None if from_me else text(payload.get("notifyName")) or text(obj(payload.get("sender")).get("pushname")),
+            push_name=None
+            if from_me
+            else text(payload.get("notifyName")) or text(obj(payload.get("sender")).get("pushname")),
             quoted_message_id=_quoted(payload),
             status=_ACK.get(payload["ack"]) if isinstance(payload.get("ack"), int) and from_me else None,
             ephemeral=bool(integer(payload.get("ephemeralDuration"))),
