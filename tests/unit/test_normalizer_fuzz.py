@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from proxy.providers.goldens import fixture_paths
 pytestmark = pytest.mark.unit
 
 PER_EXAMPLE = 8
+RECEIVED = datetime(2026, 1, 1, tzinfo=UTC)
 MUTATIONS = settings(
     max_examples=600, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True
 )
@@ -114,7 +116,7 @@ def check(provider: str, payload: Any) -> None:
         return
     # whatever is accepted must travel on the queue and come back equal
     for event in result.events:
-        envelope = IngestEnvelope(tenant_id="t", instance_id="i", received_at="2026-01-01T00:00:00Z", event=event)
+        envelope = IngestEnvelope(tenant_id="t", instance_id="i", received_at=RECEIVED, event=event)
         assert IngestEnvelope.model_validate_json(envelope.model_dump_json()) == envelope
 
 
