@@ -75,3 +75,31 @@ def caller() -> dict[str, object]:
 def me() -> Response:
     """The caller and their tenants (owner / admin / agent)."""
     return json_response(200, container().accounts.me(caller()))
+
+
+def _body() -> bytes:
+    request = app.current_request
+    raw = request.raw_body if request is not None else b""
+    return raw if isinstance(raw, bytes) else (raw or "").encode()
+
+
+@app.route("/messages/{message_id}/analysis", methods=["GET"])
+@api
+def message_analysis(message_id: str) -> Response:
+    """The analysis of a customer's message: labels (corrected ones win), score parts, priority, SLA, suggestion."""
+    return json_response(200, container().feedback.analysis(caller(), message_id))
+
+
+@app.route("/messages/{message_id}/analysis/correction", methods=["POST"])
+@api
+def correct_analysis(message_id: str) -> Response:
+    """The agent corrects a message's sentiment and/or intent; it joins the tenant's example memory."""
+    return json_response(200, container().feedback.correct(caller(), message_id, _body()))
+
+
+@app.route("/suggestions/{suggestion_id}/outcome", methods=["POST"])
+@api
+def suggestion_outcome(suggestion_id: str) -> Response:
+    """The agent discards a suggestion (sent ones are recorded by the send path with their final text)."""
+    outcome = container().feedback.discard(caller(), suggestion_id, _body())
+    return json_response(200, {"id": suggestion_id, "outcome": outcome.value})

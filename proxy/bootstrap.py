@@ -9,12 +9,14 @@ from ponte.adapters.jwt_verifier import JwtVerifier
 from ponte.adapters.postgres.accounts import PgMembershipReader
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.diagnostics import PgDiagnosticsLog
+from ponte.adapters.postgres.feedback import PgFeedbackStore
 from ponte.adapters.postgres.instances import PgInstanceDirectory
 from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.sqs import SqsEventQueue
 from ponte.domain.outcomes import Normalized
 from ponte.ports.queue import EventQueue
 from ponte.services.accounts import AccountService
+from ponte.services.feedback import FeedbackService
 from ponte.services.intake import IntakeService
 from ponte.settings import Settings
 from proxy import providers
@@ -27,6 +29,7 @@ class ProxyContainer:
     intake: IntakeService
     accounts: AccountService
     verifier: JwtVerifier | None
+    feedback: FeedbackService
 
 
 def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
@@ -62,4 +65,5 @@ def bootstrap(
         intake=intake,
         accounts=AccountService(PgMembershipReader(db)),
         verifier=verifier,
+        feedback=FeedbackService(PgFeedbackStore(db)),
     )

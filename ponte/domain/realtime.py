@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -93,6 +93,58 @@ class DiagnosticPayload(Payload):
     error_code: str | None
 
 
+class LeadPayload(Payload):
+    """``lead_created`` / ``lead_scored``: a contact's lead, its ERP match, source and current score."""
+
+    id: UUID
+    tenant_id: UUID
+    contact_id: UUID
+    customer_id: UUID | None
+    returning_customer: bool
+    source: Literal["organic", "ctwa_ad", "search", "deep_link"]
+    source_id: str | None
+    conversation_id: UUID | None
+    status: Literal["new", "open", "won", "lost"]
+    score: int | None
+    score_parts: dict[str, Any] | None
+    priority: Priority | None
+    scored_at: datetime | None
+    created_at: datetime
+
+
+class AnalysisPayload(Payload):
+    """``analysis_ready``: a customer's message was analysed (again, when the full analysis replaces a
+    degraded one); ``score_parts`` explains the lead score."""
+
+    id: UUID
+    tenant_id: UUID
+    message_id: UUID
+    conversation_id: UUID
+    lead_id: UUID | None
+    sentiment: Literal["negative", "neutral", "positive"]
+    intent: str
+    urgency: Literal["low", "medium", "high"]
+    degraded: bool
+    score: int
+    score_parts: dict[str, Any]
+    priority: Priority
+    sla_due_at: datetime
+    updated_at: datetime
+
+
+class SuggestionPayload(Payload):
+    """``suggestion_ready``: a reply suggestion for the agent (never sent automatically), or its outcome."""
+
+    id: UUID
+    tenant_id: UUID
+    message_id: UUID
+    conversation_id: UUID
+    text: str
+    source: Literal["llm", "template"]
+    outcome: Literal["as_is", "edited", "discarded"] | None
+    created_at: datetime
+
+
 class Audience(StrEnum):
     MEMBERS = "members"  # any member of the tenant (owner, admin, agent)
     ADMINS = "admins"  # owners and admins of the tenant
@@ -124,6 +176,19 @@ _MESSAGE_EVENTS = (
     ),
 )
 
+_ANALYSIS_EVENTS = (
+    EventSpec(
+        name="analysis_ready",
+        payload=AnalysisPayload,
+        description="a customer's message was analysed: labels, lead score with its parts, priority, SLA",
+    ),
+    EventSpec(
+        name="suggestion_ready",
+        payload=SuggestionPayload,
+        description="a reply suggestion was stored for the agent, or its outcome recorded",
+    ),
+)
+
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         pattern="tenant:{tenant_id}",
@@ -141,6 +206,9 @@ TOPICS: tuple[TopicSpec, ...] = (
                 payload=ConversationPayload,
                 description="priority, SLA, assignment or status changed; `changed` says which",
             ),
+            EventSpec(name="lead_created", payload=LeadPayload, description="a new number became a lead"),
+            EventSpec(name="lead_scored", payload=LeadPayload, description="a lead's score or priority changed"),
+            *_ANALYSIS_EVENTS,
         ),
     ),
     TopicSpec(
@@ -164,7 +232,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         pattern="conversation:{conversation_id}",
         audience=Audience.MEMBERS,
         description="the messages of one conversation, for a UI that has it open",
-        events=_MESSAGE_EVENTS,
+        events=(*_MESSAGE_EVENTS, *_ANALYSIS_EVENTS),
     ),
 )
 

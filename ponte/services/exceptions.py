@@ -34,6 +34,11 @@ class NotFoundError(ServiceError):
     code = "not_found"
 
 
+class ConflictError(ServiceError):
+    status_code = 409
+    code = "conflict"
+
+
 class PayloadTooLargeError(ServiceError):
     status_code = 413
     code = "payload_too_large"

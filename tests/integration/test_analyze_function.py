@@ -15,6 +15,7 @@ import functions.app as functions_app
 from functions.bootstrap import bootstrap
 from ponte.adapters.postgres.db import Database
 from ponte.domain.events import Direction
+from ponte.domain.realtime import AnalysisPayload, LeadPayload, SuggestionPayload
 from ponte.localstack.seed import seed_tenant
 from ponte.settings import Settings
 from tests.fakes.analysis import FakeAnalyzeQueue, FakeInference
@@ -119,3 +120,26 @@ def test_chalice_wires_the_analyze_handler_to_its_own_queue() -> None:
     sources = [json.loads(json.dumps(s.__dict__, default=str)) for s in functions_app.app.event_sources]
     analyze = next(s for s in sources if s["queue"] == "ponte-analyze")
     assert analyze["batch_size"] == 2
+
+
+def test_lead_and_analysis_events_reach_the_tenant_and_conversation_topics(wired: Wired) -> None:
+    wired.ingest(message("M5", text="Quero comprar duas unidades", at=NOW))
+    wired.run_analyze()
+    with wired.db.as_service(TENANT) as conn:
+        sent = conn.execute("select topic, event, payload from realtime.messages order by inserted_at").fetchall()
+    by_event: dict[str, list[dict[str, Any]]] = {}
+    for row in sent:
+        by_event.setdefault(row["event"], []).append(row)
+    conversation_id = wired.one("select id::text from public.conversations")["id"]
+    tenant_topic = f"tenant:{TENANT}"
+    [created] = by_event["lead_created"]
+    assert created["topic"] == tenant_topic
+    assert LeadPayload.model_validate(created["payload"]).source == "organic"
+    [scored] = by_event["lead_scored"]
+    assert LeadPayload.model_validate(scored["payload"]).score is not None
+    ready = by_event["analysis_ready"]
+    assert sorted(r["topic"] for r in ready) == sorted([tenant_topic, f"conversation:{conversation_id}"])
+    analysis = AnalysisPayload.model_validate(ready[0]["payload"])
+    assert analysis.intent == "purchase_interest" and analysis.score_parts["total"] == analysis.score
+    suggestion = SuggestionPayload.model_validate(by_event["suggestion_ready"][0]["payload"])
+    assert suggestion.text == wired.worker.reply and suggestion.outcome is None

@@ -1,0 +1,97 @@
+"""Agents' feedback: corrected labels (they join the tenant's example memory) and what became
+of a reply suggestion (recorded when the agent sends, or discards it). Suggestions are never
+sent by Ponte itself."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+
+from ponte.domain.feedback import (
+    Correction,
+    CorrectionRequest,
+    DiscardRequest,
+    MessageAnalysisView,
+    Suggestion,
+    SuggestionOutcome,
+    outcome_of,
+)
+from ponte.ports.feedback import Claims, FeedbackStore
+from ponte.services.exceptions import BadRequestError, ConflictError, NotFoundError, UnprocessableError
+
+
+def _uuid_or_404(value: str, what: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise NotFoundError(f"{what} not found") from exc
+
+
+def _json(body: bytes | None) -> Any:
+    try:
+        return json.loads(body or b"{}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequestError("the body is not JSON", code="invalid_json") from exc
+
+
+def _reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+    return f"{where}: {first.get('msg', 'invalid')}"
+
+
+class FeedbackService:
+    def __init__(self, store: FeedbackStore) -> None:
+        self._store = store
+
+    def correct(self, claims: Claims, message_id: str, body: bytes | None) -> Correction:
+        message_id = _uuid_or_404(message_id, "message")
+        try:
+            request = CorrectionRequest.model_validate(_json(body))
+        except ValidationError as exc:
+            raise UnprocessableError(_reason(exc), code="invalid_correction") from exc
+        direction = self._store.message_direction(claims, message_id)
+        if direction is None:
+            raise NotFoundError("message not found")
+        if direction != "in":
+            raise UnprocessableError("only the customer's messages are analysed", code="not_analysable")
+        correction = self._store.correct(claims, message_id, request)
+        if correction is None:
+            raise NotFoundError("message not found")
+        return correction
+
+    def analysis(self, claims: Claims, message_id: str) -> MessageAnalysisView:
+        view = self._store.analysis_view(claims, _uuid_or_404(message_id, "message"))
+        if view is None:
+            raise NotFoundError("no analysis for this message")
+        return view
+
+    def record_sent(self, claims: Claims, suggestion_id: str, final_text: str) -> SuggestionOutcome:
+        """Called by the send path when the agent sends a message built from a suggestion:
+        ``as_is`` when the text is unchanged, ``edited`` otherwise, with the final text."""
+        suggestion = self._pending(claims, suggestion_id)
+        outcome = outcome_of(suggestion.text, final_text)
+        if not self._store.decide(claims, suggestion.id, outcome, final_text):
+            raise ConflictError("the suggestion was already decided", code="already_decided")
+        return outcome
+
+    def discard(self, claims: Claims, suggestion_id: str, body: bytes | None) -> SuggestionOutcome:
+        try:
+            DiscardRequest.model_validate(_json(body))
+        except ValidationError as exc:
+            raise UnprocessableError(_reason(exc), code="invalid_outcome") from exc
+        suggestion = self._pending(claims, suggestion_id)
+        if not self._store.decide(claims, suggestion.id, SuggestionOutcome.DISCARDED, None):
+            raise ConflictError("the suggestion was already decided", code="already_decided")
+        return SuggestionOutcome.DISCARDED
+
+    def _pending(self, claims: Claims, suggestion_id: str) -> Suggestion:
+        suggestion = self._store.suggestion(claims, _uuid_or_404(suggestion_id, "suggestion"))
+        if suggestion is None:
+            raise NotFoundError("suggestion not found")
+        if suggestion.outcome is not None:
+            raise ConflictError("the suggestion was already decided", code="already_decided")
+        return suggestion
