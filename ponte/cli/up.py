@@ -76,3 +76,41 @@ def run_demo(stack: LocalStack) -> None:
     for r in rows:
         when = f"{r['occurred_at']:%Y-%m-%d %H:%M}Z"
         print(f"  {when}  {r['phone_e164']}  {r['display_name']}  [{r['direction']}]  {r['body']}")
+    print_leads_and_analyses(stack, claims, expected=len(rows))
+
+
+def print_leads_and_analyses(stack: LocalStack, claims: dict[str, object], expected: int) -> None:
+    """The leads the demo created and each inbound text's analysis (degraded while no worker runs)."""
+    assert stack.db is not None
+    deadline = time.monotonic() + 15
+    analyses: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        with stack.db.as_user(claims) as conn:
+            analyses = conn.execute(
+                "select c.phone_e164, a.intent, a.sentiment, a.score, a.priority, a.sla_due_at, a.degraded,"
+                " s.text as suggestion from public.message_analyses a"
+                " join public.messages m on m.id = a.message_id join public.contacts c on c.id = m.contact_id"
+                " left join public.reply_suggestions s on s.message_id = a.message_id order by m.occurred_at"
+            ).fetchall()
+        if len(analyses) >= expected:
+            break
+        time.sleep(0.2)
+    with stack.db.as_user(claims) as conn:
+        leads = conn.execute(
+            "select c.phone_e164, l.source, cu.name as customer, l.score, l.priority from public.leads l"
+            " join public.contacts c on c.id = l.contact_id left join public.customers cu on cu.id = l.customer_id"
+            " order by l.created_at"
+        ).fetchall()
+    print(f"\nLeads: {len(leads)}")
+    for r in leads:
+        match = f"ERP customer {r['customer']}" if r["customer"] else "no ERP match"
+        print(f"  {r['phone_e164']}  source={r['source']}  {match}  score={r['score']}  priority={r['priority']}")
+    print(f"\nAnalyses: {len(analyses)}")
+    for r in analyses:
+        mode = "degraded (no worker reached)" if r["degraded"] else "full"
+        print(
+            f"  {r['phone_e164']}  {r['intent']}/{r['sentiment']}  score={r['score']}  priority={r['priority']}"
+            f"  SLA {r['sla_due_at']:%Y-%m-%d %H:%M}Z  {mode}"
+        )
+        if r["suggestion"]:
+            print(f"    suggestion for the agent (not sent): {r['suggestion']}")

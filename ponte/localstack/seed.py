@@ -67,5 +67,13 @@ def seed_demo(conn: psycopg.Connection, webhook_secret: str) -> Seeded:
         provider=DEMO.provider,
         webhook_secret=webhook_secret,
     )
+    # the ERP's record of the demo payload's sender, typed the old 8-digit way: her first
+    # message becomes a lead matched to it
+    conn.execute(
+        "insert into public.customers (tenant_id, external_id, name, phone_raw, sales_summary)"
+        " values (%s, 'ERP-0001', 'Maria Exemplo', '(11) 8765-0001', '{\"orders\": 3}')"
+        " on conflict (tenant_id, external_id) do nothing",
+        (DEMO.tenant_id,),
+    )
     conn.commit()
     return DEMO
