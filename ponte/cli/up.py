@@ -6,7 +6,9 @@ import argparse
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from ponte.cli.replay import ReplayTarget, payload_files, replay
 from ponte.localstack.stack import DEFAULT_STATE_DIR, LocalStack
@@ -79,7 +81,7 @@ def run_demo(stack: LocalStack) -> None:
     print_leads_and_analyses(stack, claims, expected=len(rows))
 
 
-def print_leads_and_analyses(stack: LocalStack, claims: dict[str, object], expected: int) -> None:
+def print_leads_and_analyses(stack: LocalStack, claims: Mapping[str, Any], expected: int) -> None:
     """The leads the demo created and each inbound text's analysis (degraded while no worker runs)."""
     assert stack.db is not None
     deadline = time.monotonic() + 15

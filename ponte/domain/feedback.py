@@ -7,7 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ponte.domain.analysis import Intent, Sentiment
+from ponte.domain.analysis import Analysis, Intent, Sentiment
+from ponte.domain.scoring import Engagement
 
 
 class CorrectionRequest(BaseModel):
@@ -33,6 +34,16 @@ class Correction(BaseModel):
     intent: Intent | None
     corrected_by: str | None
     updated_at: datetime
+
+
+class ScoredMessage(BaseModel):
+    """A stored analysis with what re-scoring it needs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    analysis: Analysis
+    engagement: Engagement
+    received_at: datetime
 
 
 class SuggestionOutcome(StrEnum):

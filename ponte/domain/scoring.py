@@ -134,3 +134,17 @@ def triage(analysis: Analysis, score: LeadScore, received_at: datetime) -> Triag
         priority = Priority.MEDIUM
         reasons.append("hot_lead")
     return Triage(priority=priority, sla_due_at=received_at + SLA[priority], reasons=tuple(reasons))
+
+
+CANONICAL_SENTIMENT_SCORE = {Sentiment.POSITIVE: 0.6, Sentiment.NEUTRAL: 0.0, Sentiment.NEGATIVE: -0.6}
+
+
+def with_corrected_labels(analysis: Analysis, sentiment: Sentiment | None, intent: Intent | None) -> Analysis:
+    """The analysis as an agent corrected it: a corrected intent is certain, a corrected sentiment
+    gets a score of its own sign (the lexicon's magnitude is kept when it already agrees)."""
+    update: dict[str, object] = {}
+    if intent is not None:
+        update.update(intent=intent, intent_confidence=1.0)
+    if sentiment is not None and sentiment is not analysis.sentiment:
+        update.update(sentiment=sentiment, sentiment_score=CANONICAL_SENTIMENT_SCORE[sentiment])
+    return analysis.model_copy(update=update)

@@ -19,6 +19,7 @@ from ponte.domain.feedback import (
     SuggestionOutcome,
     outcome_of,
 )
+from ponte.domain.scoring import lead_score, triage, with_corrected_labels
 from ponte.ports.feedback import Claims, FeedbackStore
 from ponte.services.exceptions import BadRequestError, ConflictError, NotFoundError, UnprocessableError
 
@@ -61,7 +62,18 @@ class FeedbackService:
         correction = self._store.correct(claims, message_id, request)
         if correction is None:
             raise NotFoundError("message not found")
+        self._rescore(claims, message_id, correction)
         return correction
+
+    def _rescore(self, claims: Claims, message_id: str, correction: Correction) -> None:
+        """The score, its parts, priority and SLA follow the corrected labels, so the UI explains
+        the score with the labels it shows."""
+        scored = self._store.scored_message(claims, message_id)
+        if scored is None:  # not analysed yet: the analysis will read the correction as an example
+            return
+        analysis = with_corrected_labels(scored.analysis, correction.sentiment, correction.intent)
+        score = lead_score(analysis, scored.engagement)
+        self._store.rescore(claims, message_id, score, triage(analysis, score, scored.received_at))
 
     def analysis(self, claims: Claims, message_id: str) -> MessageAnalysisView:
         view = self._store.analysis_view(claims, _uuid_or_404(message_id, "message"))

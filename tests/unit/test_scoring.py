@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ponte.domain.analysis import Analysis, Intent, Sentiment, Urgency
-from ponte.domain.scoring import Engagement, Priority, lead_score, triage
+from ponte.domain.scoring import Engagement, Priority, lead_score, triage, with_corrected_labels
 
 pytestmark = pytest.mark.unit
 
@@ -102,3 +102,12 @@ def test_a_hot_lead_is_never_left_at_low() -> None:
     engaged = Engagement(inbound_messages=6, outbound_messages=2, replied_to_agent=True)
     t = triage(a, lead_score(a, engaged), AT)
     assert t.priority is Priority.MEDIUM and "hot_lead" in t.reasons
+
+
+def test_corrected_labels_are_certain_and_flip_the_sentiment_score_sign() -> None:
+    model = analysis(Sentiment.POSITIVE, 0.7, Intent.COMPLAINT, confidence=0.4)
+    corrected = with_corrected_labels(model, Sentiment.NEGATIVE, Intent.PURCHASE_INTEREST)
+    assert (corrected.intent, corrected.intent_confidence) == (Intent.PURCHASE_INTEREST, 1.0)
+    assert (corrected.sentiment, corrected.sentiment_score) == (Sentiment.NEGATIVE, -0.6)
+    # an agreeing sentiment keeps the model's magnitude
+    assert with_corrected_labels(model, Sentiment.POSITIVE, None).sentiment_score == 0.7

@@ -3,6 +3,7 @@ the suggestion for the agent, the lead's score and the conversation's priority a
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -11,7 +12,7 @@ from psycopg.types.json import Jsonb
 from ponte.adapters.postgres.db import Database
 from ponte.domain.analysis import MAX_TEXT_CHARS, LabeledExample
 from ponte.domain.analysis_record import AnalysisContext, AnalysisRecord
-from ponte.domain.scoring import Engagement
+from ponte.domain.scoring import Engagement, LeadScore, Triage
 from ponte.ports.analysis import AnalysisStore
 
 EXAMPLE_MEMORY = 64  # the tenant's newest corrections sent with each request
@@ -81,13 +82,28 @@ where id = %s
 PRIORITY_ORDER = ["low", "medium", "high", "critical"]
 
 
-def score_parts_json(record: AnalysisRecord) -> dict[str, Any]:
+def score_parts_json(score: LeadScore, triage: Triage) -> dict[str, Any]:
     """The score's parts as the UI explains them, with the triage reasons."""
-    return {
-        "total": record.score.total,
-        **record.score.parts.model_dump(mode="json"),
-        "triage": list(record.triage.reasons),
-    }
+    return {"total": score.total, **score.parts.model_dump(mode="json"), "triage": list(triage.reasons)}
+
+
+def update_conversation(
+    conn: psycopg.Connection[Any], conversation_id: str, triage: Triage, received_at: datetime
+) -> None:
+    conn.execute(
+        _CONVERSATION,
+        {
+            "order": PRIORITY_ORDER,
+            "priority": triage.priority.value,
+            "due": triage.sla_due_at,
+            "conversation_id": conversation_id,
+            "received_at": received_at,
+        },
+    )
+
+
+def update_lead(conn: psycopg.Connection[Any], lead_id: str, score: LeadScore, triage: Triage) -> None:
+    conn.execute(_LEAD, (score.total, Jsonb(score_parts_json(score, triage)), triage.priority.value, lead_id))
 
 
 class PgAnalysisStore(AnalysisStore):
@@ -143,7 +159,7 @@ class PgAnalysisStore(AnalysisStore):
                     "model": analysis.model,
                     "degraded": analysis.degraded,
                     "score": record.score.total,
-                    "score_parts": Jsonb(score_parts_json(record)),
+                    "score_parts": Jsonb(score_parts_json(record.score, triage)),
                     "priority": triage.priority.value,
                     "sla_due_at": triage.sla_due_at,
                 },
@@ -163,19 +179,7 @@ class PgAnalysisStore(AnalysisStore):
                         analysis.model,
                     ),
                 )
-            conn.execute(
-                _CONVERSATION,
-                {
-                    "order": PRIORITY_ORDER,
-                    "priority": triage.priority.value,
-                    "due": triage.sla_due_at,
-                    "conversation_id": ctx.conversation_id,
-                    "received_at": ctx.received_at,
-                },
-            )
+            update_conversation(conn, ctx.conversation_id, triage, ctx.received_at)
             if ctx.lead_id is not None:
-                conn.execute(
-                    _LEAD,
-                    (record.score.total, Jsonb(score_parts_json(record)), triage.priority.value, ctx.lead_id),
-                )
+                update_lead(conn, ctx.lead_id, record.score, triage)
         return True

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from psycopg.types.json import Jsonb
+
+from ponte.adapters.postgres.analysis_store import score_parts_json, update_conversation, update_lead
 from ponte.adapters.postgres.db import Database
+from ponte.domain.analysis import Analysis
 from ponte.domain.feedback import (
     Correction,
     CorrectionRequest,
     MessageAnalysisView,
+    ScoredMessage,
     Suggestion,
     SuggestionOutcome,
 )
+from ponte.domain.scoring import Engagement, LeadScore, Triage
 from ponte.ports.feedback import Claims, FeedbackStore
 
 _CORRECT = """
@@ -46,6 +52,20 @@ returning id
 """
 
 
+_SCORED = """
+select a.tenant_id::text, a.conversation_id::text, a.lead_id::text, a.sentiment, a.sentiment_score, a.intent,
+  a.intent_confidence, a.urgency, a.labels_source, a.model, a.degraded, a.score_parts,
+  least(m.occurred_at, m.created_at) as received_at
+from public.message_analyses a join public.messages m on m.id = a.message_id
+where a.message_id = %s
+"""
+
+_RESCORE = """
+update public.message_analyses set score = %s, score_parts = %s, priority = %s, sla_due_at = %s, updated_at = now()
+where message_id = %s
+"""
+
+
 class PgFeedbackStore(FeedbackStore):
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -64,6 +84,55 @@ class PgFeedbackStore(FeedbackStore):
         with self._db.as_user(claims) as conn:
             row = conn.execute(_CORRECT, params).fetchone()
         return Correction.model_validate(row) if row else None
+
+    def _scored_row(self, claims: Claims, message_id: str) -> dict[str, Any] | None:
+        with self._db.as_user(claims) as conn:
+            row: dict[str, Any] | None = conn.execute(_SCORED, (message_id,)).fetchone()
+        return row
+
+    def scored_message(self, claims: Claims, message_id: str) -> ScoredMessage | None:
+        row = self._scored_row(claims, message_id)
+        if row is None:
+            return None
+        parts = row["score_parts"] or {}
+        return ScoredMessage(
+            analysis=Analysis(
+                sentiment=row["sentiment"],
+                sentiment_score=row["sentiment_score"],
+                intent=row["intent"],
+                intent_confidence=row["intent_confidence"],
+                urgency=row["urgency"],
+                labels_source=row["labels_source"],
+                model=row["model"],
+                degraded=row["degraded"],
+            ),
+            engagement=Engagement(
+                inbound_messages=int(parts.get("inbound_messages", 1)),
+                outbound_messages=0,
+                replied_to_agent=bool(parts.get("replied_to_agent", False)),
+            ),
+            received_at=row["received_at"],
+        )
+
+    def rescore(self, claims: Claims, message_id: str, score: LeadScore, triage: Triage) -> None:
+        # read under the caller's RLS, written as the service (members do not write analyses)
+        row = self._scored_row(claims, message_id)
+        if row is None:
+            return
+        with self._db.as_service(row["tenant_id"]) as conn:
+            conn.execute(
+                _RESCORE,
+                (
+                    score.total,
+                    Jsonb(score_parts_json(score, triage)),
+                    triage.priority.value,
+                    triage.sla_due_at,
+                    message_id,
+                ),
+            )
+            update_conversation(conn, row["conversation_id"], triage, row["received_at"])
+            if row["lead_id"] is not None:
+                update_lead(conn, row["lead_id"], score, triage)
 
     def analysis_view(self, claims: Claims, message_id: str) -> MessageAnalysisView | None:
         with self._db.as_user(claims) as conn:
