@@ -12,12 +12,16 @@ from ponte.adapters.postgres.diagnostics import PgDiagnosticsLog
 from ponte.adapters.postgres.feedback import PgFeedbackStore
 from ponte.adapters.postgres.instances import PgInstanceDirectory
 from ponte.adapters.postgres.privacy import PgPrivacySettings
+from ponte.adapters.postgres.quarantine import PgQuarantineStore
 from ponte.adapters.sqs import SqsEventQueue
 from ponte.domain.outcomes import Normalized
+from ponte.ports.clock import Clock
 from ponte.ports.queue import EventQueue
 from ponte.services.accounts import AccountService
 from ponte.services.feedback import FeedbackService
+from ponte.services.gate import EventGate
 from ponte.services.intake import IntakeService
+from ponte.services.quarantine_replay import QuarantineReplayService
 from ponte.settings import Settings
 from proxy import providers
 
@@ -27,6 +31,7 @@ class ProxyContainer:
     settings: Settings
     db: Database
     intake: IntakeService
+    quarantine_replay: QuarantineReplayService
     accounts: AccountService
     verifier: JwtVerifier | None
     feedback: FeedbackService
@@ -48,13 +53,21 @@ def bootstrap(
         if not settings.ingest_queue_url:
             raise RuntimeError("PONTE_INGEST_QUEUE_URL is not set")
         queue = SqsEventQueue(settings.ingest_queue_url)
+    instances, privacy, quarantine = PgInstanceDirectory(db), PgPrivacySettings(db), PgQuarantineStore(db)
     intake = IntakeService(
-        instances=PgInstanceDirectory(db),
+        instances=instances,
         normalize=_normalize,
         queue=queue,
         diagnostics=PgDiagnosticsLog(db),
-        privacy=PgPrivacySettings(db),
+        privacy=privacy,
         max_body_bytes=settings.max_body_bytes,
+        quarantine=quarantine,
+    )
+    replay = QuarantineReplayService(
+        quarantine=quarantine,
+        instances=instances,
+        normalize=_normalize,
+        gate=EventGate(privacy=privacy, queue=queue, clock=Clock()),
     )
     verifier = None
     if settings.jwt_secret or settings.jwks_url:
@@ -63,6 +76,7 @@ def bootstrap(
         settings=settings,
         db=db,
         intake=intake,
+        quarantine_replay=replay,
         accounts=AccountService(PgMembershipReader(db)),
         verifier=verifier,
         feedback=FeedbackService(PgFeedbackStore(db)),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -191,3 +191,29 @@ CanonicalEvent = Annotated[
     MessageEvent | StatusEvent | ConnectionEvent | QrEvent | ContactsEvent,
     Field(discriminator="type"),
 ]
+
+
+_M = TypeVar("_M", bound=BaseModel)
+_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
+
+
+def trusted(cls: type[_M], **fields: Any) -> _M:
+    """``cls(**fields)`` without pydantic's validation, for the normalizers' hot path.
+
+    Only for values the caller has already type-checked (the provider readers return exact
+    types: ``str``, ``int``, enums, tuples, models). Every default of these models is immutable
+    (None, False, (), an enum or a literal), so defaults are shared rather than copied -- which is
+    what makes this cheaper than ``model_construct``. The fuzz and golden tests round-trip every
+    event built this way through full validation and compare.
+    """
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:
+        defaults = _DEFAULTS[cls] = {
+            name: info.default for name, info in cls.model_fields.items() if not info.is_required()
+        }
+    instance = cls.__new__(cls)
+    object.__setattr__(instance, "__dict__", {**defaults, **fields})
+    object.__setattr__(instance, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance

@@ -55,6 +55,7 @@ def chat_kind(jid: str) -> ChatKind:
     return _kind(*split_jid(jid))
 
 
+@lru_cache(maxsize=65536)
 def is_well_formed_jid(jid: str) -> bool:
     """True for the JID forms a gateway really sends (masked or redacted ids are not)."""
     user, server = split_jid(jid)
@@ -127,11 +128,13 @@ def _phone_of(value: str) -> str | None:
     return canonical_phone(value)
 
 
+@lru_cache(maxsize=65536)
 def identity_of(jid: str, *alternates: str | None) -> Identity:
     """Canonical identity of ``jid``; ``alternates`` are the other forms the payload gives for
     the same person (``remoteJidAlt``, ``senderPn``, ``participantAlt``, ``previousRemoteJid``...).
 
     Group, broadcast, status and newsletter JIDs are never phones and take no alternates.
+    Cached: identities are immutable and the same people write again and again.
     """
     user, server = split_jid(jid)
     bare = f"{user}@{server}" if server else user

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from ponte.domain.events import Provider
+
+DEFAULT_SIGNATURE_HEADER = "x-ponte-signature"
 
 
 class InstanceRecord(BaseModel):
@@ -15,3 +17,7 @@ class InstanceRecord(BaseModel):
     provider: Provider
     gateway_instance: str
     webhook_secret_hash: str
+    # Optional HMAC-SHA256 of the body, for gateways (or relays in front of them) that can sign.
+    # SecretStr: never printed by a repr or a log line.
+    hmac_key: SecretStr | None = None
+    signature_header: str = DEFAULT_SIGNATURE_HEADER

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
@@ -15,6 +16,7 @@ from ponte.domain.events import (
     MessageEvent,
     StatusEvent,
 )
+from ponte.domain.identity import canonical_phone, identity_of
 
 
 class PrivacyPolicy(BaseModel):
@@ -88,3 +90,37 @@ def _kind_rules(policy: PrivacyPolicy) -> dict[ChatKind, tuple[bool, str]]:
         ChatKind.STATUS: (policy.drop_status, "status_broadcast"),
         ChatKind.NEWSLETTER: (policy.drop_newsletters, "newsletter"),
     }
+
+
+_JID_IN_TEXT = re.compile(r"([0-9]{5,20})(?::[0-9]{1,3})?@(s\.whatsapp\.net|c\.us|lid)")
+_EXCLUDED_JID_IN_TEXT = re.compile(r"@(g\.us|broadcast|newsletter)\b")
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{10,13}(?![0-9])")
+
+
+def identities_mentioned(raw: str) -> tuple[str, ...]:
+    """Every identity a raw payload may concern: its JIDs, their phones and aliases, and any
+    digit run that reads as a phone. Deliberately broad: it decides what is NOT kept."""
+    found: set[str] = set()
+    for user, server in _JID_IN_TEXT.findall(raw):
+        identity = identity_of(f"{user}@{server}")
+        found.update((identity.key, *identity.aliases))
+    for run in _DIGIT_RUN.findall(raw):
+        phone = canonical_phone(f"{run}@s.whatsapp.net")
+        if phone:
+            found.add(phone)
+    return tuple(sorted(found))
+
+
+def may_keep_raw(raw: str, policy: PrivacyPolicy, is_hidden: Callable[[tuple[str, ...]], bool]) -> bool:
+    """Whether a payload that could not be normalized may be kept (quarantined) at all:
+    never when it names a hidden contact, nor a group / broadcast / newsletter the policy drops."""
+    for match in _EXCLUDED_JID_IN_TEXT.finditer(raw):
+        server = match.group(1)
+        if server == "g.us" and policy.drop_groups:
+            return False
+        if server == "newsletter" and policy.drop_newsletters:
+            return False
+        if server == "broadcast" and (policy.drop_broadcasts or policy.drop_status):
+            return False
+    identities = identities_mentioned(raw)
+    return not (identities and is_hidden(identities))

@@ -4,7 +4,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from ponte.domain.envelope import IngestEnvelope
-from ponte.domain.events import MessageEvent
+from ponte.domain.events import ContactsEvent, MessageEvent, StatusEvent
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,14 @@ class IngestStore(ABC):
     @abstractmethod
     def save_message(self, tenant_id: str, instance_id: str, event: MessageEvent) -> SavedMessage:
         """Store one message with its contact, conversation and (first inbound message) lead."""
+
+    @abstractmethod
+    def save_status(self, tenant_id: str, instance_id: str, event: StatusEvent) -> bool:
+        """Apply an ack / delete to the message it names; False when no stored message changed."""
+
+    @abstractmethod
+    def save_contacts(self, tenant_id: str, event: ContactsEvent) -> int:
+        """Refresh names and identity links of known contacts; the number updated."""
 
     def save_other(self, envelope: IngestEnvelope) -> None:  # noqa: B027 - optional hook
         """Events other than messages; ignored unless an adapter handles them."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope
-from ponte.domain.events import MessageEvent
+from ponte.domain.events import ContactsEvent, MessageEvent, StatusEvent
 from ponte.ports.analysis import AnalyzeJobQueue
 from ponte.ports.store import IngestStore
 
@@ -31,7 +31,13 @@ class IngestService:
 
     def handle(self, envelope: IngestEnvelope) -> IngestResult:
         event = envelope.event
+        if isinstance(event, StatusEvent):
+            updated = self._store.save_status(envelope.tenant_id, envelope.instance_id, event)
+            return IngestResult(stored=updated, kind=event.type)
+        if isinstance(event, ContactsEvent):
+            return IngestResult(stored=self._store.save_contacts(envelope.tenant_id, event) > 0, kind=event.type)
         if not isinstance(event, MessageEvent):
+            # connection and QR events: the session state machine (gateway ops) consumes them here
             self._store.save_other(envelope)
             return IngestResult(stored=False, kind=event.type)
         saved = self._store.save_message(envelope.tenant_id, envelope.instance_id, event)

@@ -8,29 +8,32 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ponte.domain.diagnostics import DiagnosticsEntry
-from ponte.domain.envelope import IngestEnvelope
-from ponte.domain.events import CanonicalEvent
 from ponte.domain.instances import InstanceRecord
-from ponte.domain.outcomes import Normalized, Outcome
-from ponte.domain.privacy import screen
+from ponte.domain.outcomes import Normalized
+from ponte.domain.privacy import may_keep_raw
+from ponte.domain.quarantine import QuarantineEntry
 from ponte.ports.clock import Clock
 from ponte.ports.diagnostics import DiagnosticsLog
 from ponte.ports.instances import InstanceDirectory
 from ponte.ports.privacy import PrivacySettings
+from ponte.ports.quarantine import QuarantineStore
 from ponte.ports.queue import EventQueue
 from ponte.services.exceptions import (
     BadRequestError,
     PayloadTooLargeError,
-    QueueUnavailableError,
     ServiceError,
     UnauthorizedError,
     UnprocessableError,
 )
+from ponte.services.gate import EventGate, WebhookResponse
+
+logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "x-ponte-webhook-secret"
 ROUTE = "POST /webhooks/{provider}/{instance}"
@@ -45,12 +48,6 @@ class WebhookRequest:
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
     path_secret: str | None = None
-
-
-@dataclass(frozen=True)
-class WebhookResponse:
-    status_code: int
-    body: dict[str, Any]
 
 
 def hash_secret(secret: str) -> str:
@@ -68,27 +65,35 @@ class IntakeService:
         privacy: PrivacySettings,
         clock: Clock | None = None,
         max_body_bytes: int = 1024 * 1024,
+        quarantine: QuarantineStore | None = None,
     ) -> None:
         self._instances = instances
         self._normalize = normalize
-        self._queue = queue
         self._diagnostics = diagnostics
         self._privacy = privacy
         self._clock = clock or Clock()
+        self._gate = EventGate(privacy=privacy, queue=queue, clock=self._clock)
+        self._quarantine_store = quarantine
         self._max_body_bytes = max_body_bytes
 
     def handle(self, request: WebhookRequest) -> WebhookResponse:
         started = self._clock.monotonic()
         instance: InstanceRecord | None = None
         event_name: str | None = None
+        quarantine: str | None = None
         try:
             if len(request.body) > self._max_body_bytes:
                 raise PayloadTooLargeError(f"body over {self._max_body_bytes} bytes")
             instance = self._authenticate(request)
-            payload = _parse_json(request.body)
-            normalized = self._normalize(request.provider, payload, instance.gateway_instance)
-            event_name = normalized.event_name
-            response = self._dispatch(instance, normalized)
+            self._verify_signature(instance, request)
+            try:
+                payload = _parse_json(request.body)
+                normalized = self._normalize(request.provider, payload, instance.gateway_instance)
+                event_name = normalized.event_name
+                response = self._gate.dispatch(instance, normalized)
+            except (BadRequestError, UnprocessableError) as exc:
+                quarantine = self._quarantine(instance, request, exc, event_name)
+                raise
             outcome, error_code = response.body["outcome"], response.body.get("reason")
         except ServiceError as exc:
             response = WebhookResponse(
@@ -105,7 +110,7 @@ class IntakeService:
                 status_code=response.status_code,
                 latency_ms=(self._clock.monotonic() - started) * 1000,
                 error_code=error_code,
-                detail={"provider": request.provider},
+                detail={"provider": request.provider, **({"quarantine": quarantine} if quarantine else {})},
             )
         )
         return response
@@ -121,31 +126,46 @@ class IntakeService:
             raise UnauthorizedError("unknown instance or invalid credentials")
         return instance
 
-    def _dispatch(self, instance: InstanceRecord, normalized: Normalized) -> WebhookResponse:
-        if normalized.outcome is Outcome.REJECTED:
-            raise UnprocessableError(normalized.detail or "anomalous payload", code=normalized.reason or "anomalous")
-        if normalized.outcome is Outcome.IGNORED:
-            return WebhookResponse(200, {"outcome": "ignored", "reason": normalized.reason})
-        policy = self._privacy.policy(instance.tenant_id)
-        kept: list[CanonicalEvent] = []
-        dropped: list[str] = []
-        for event in normalized.events:
-            passed, reasons = screen(event, policy, lambda ids: self._privacy.is_hidden(instance.tenant_id, ids))
-            if passed is not None:
-                kept.append(passed)
-            dropped.extend(reasons)
-        if not kept:
-            return WebhookResponse(200, {"outcome": "ignored", "reason": dropped[0] if dropped else "no_events"})
-        now = self._clock.now()
-        envelopes = [
-            IngestEnvelope(tenant_id=instance.tenant_id, instance_id=instance.id, received_at=now, event=e)
-            for e in kept
-        ]
+    def _verify_signature(self, instance: InstanceRecord, request: WebhookRequest) -> None:
+        """Optional per instance: HMAC-SHA256 of the raw body, hex, with or without ``sha256=``."""
+        if instance.hmac_key is None:
+            return
+        given = (request.headers.get(instance.signature_header.lower()) or "").strip()
+        given = given.removeprefix("sha256=")
+        expected = hmac.new(instance.hmac_key.get_secret_value().encode(), request.body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(given.lower().encode(), expected.encode()):
+            raise UnauthorizedError("unknown instance or invalid credentials")
+
+    def _quarantine(
+        self, instance: InstanceRecord, request: WebhookRequest, exc: ServiceError, event: str | None
+    ) -> str:
+        """Keep a payload that failed normalization for replay, unless privacy forbids keeping it.
+
+        Returns what happened, for the diagnostics row. A failure here never changes the answer
+        to the gateway (the payload was rejected either way).
+        """
+        if self._quarantine_store is None:
+            return "disabled"
         try:
-            self._queue.publish(envelopes)
-        except Exception as exc:  # any adapter failure: the gateway must retry, nothing is acknowledged
-            raise QueueUnavailableError("the ingest queue did not accept the events") from exc
-        return WebhookResponse(200, {"outcome": "accepted", "events": len(kept), "dropped": len(dropped)})
+            raw = request.body.decode("utf-8", errors="replace")
+            policy = self._privacy.policy(instance.tenant_id)
+            if not may_keep_raw(raw, policy, lambda ids: self._privacy.is_hidden(instance.tenant_id, ids)):
+                return "skipped_privacy"
+            self._quarantine_store.put(
+                QuarantineEntry.capped(
+                    request.body,
+                    tenant_id=instance.tenant_id,
+                    instance_id=instance.id,
+                    provider=request.provider,
+                    reason_code=exc.code,
+                    detail=exc.message[:500],
+                    event=event,
+                )
+            )
+        except Exception:
+            logger.exception("quarantine write failed")
+            return "failed"
+        return "stored"
 
 
 def _parse_json(body: bytes) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ponte.domain.events import trusted
 from ponte.domain.exceptions import AnomalousPayloadError, UnsupportedEventError
 from ponte.domain.outcomes import Normalized, Outcome
 from proxy.providers import evolution, wppconnect
@@ -28,7 +29,7 @@ def normalize(provider: str, payload: Any, *, instance: str) -> Normalized:
     try:
         return normalizer(payload, instance=instance)
     except UnsupportedEventError as exc:
-        return Normalized(outcome=Outcome.IGNORED, reason=exc.code, event_name=exc.event_name)
+        return trusted(Normalized, outcome=Outcome.IGNORED, reason=exc.code, event_name=exc.event_name)
     except AnomalousPayloadError as exc:
         return Normalized(outcome=Outcome.REJECTED, reason=exc.code, detail=exc.detail, event_name=_name(payload))
     except Exception as exc:

@@ -81,13 +81,17 @@ def require_identity(jid: Any, *alternates: Any, field: str) -> Identity:
         raise AnomalousPayloadError("missing_jid", f"{field} is missing")
     if not is_well_formed_jid(jid):
         raise AnomalousPayloadError("invalid_jid", f"{field} is not a WhatsApp JID")
-    return identity_of(jid, *(a for a in alternates if isinstance(a, str) and is_well_formed_jid(_as_jid(a))))
+    return identity_of(jid, *_valid(alternates))
 
 
 def optional_identity(jid: Any, *alternates: Any) -> Identity | None:
     if not isinstance(jid, str) or not is_well_formed_jid(jid):
         return None
-    return identity_of(jid, *(a for a in alternates if isinstance(a, str) and is_well_formed_jid(_as_jid(a))))
+    return identity_of(jid, *_valid(alternates))
+
+
+def _valid(alternates: tuple[Any, ...]) -> list[str]:
+    return [a for a in alternates if a and isinstance(a, str) and is_well_formed_jid(_as_jid(a))]
 
 
 def _as_jid(value: str) -> str:

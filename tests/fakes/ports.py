@@ -7,13 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 from ponte.domain.diagnostics import DiagnosticsEntry
 from ponte.domain.envelope import IngestEnvelope
-from ponte.domain.events import MessageEvent
+from ponte.domain.events import ContactsEvent, ContactUpdate, MessageEvent, StatusEvent
 from ponte.domain.instances import InstanceRecord
 from ponte.domain.privacy import PrivacyPolicy
+from ponte.domain.quarantine import QuarantinedPayload, QuarantineEntry
 from ponte.ports.clock import Clock
 from ponte.ports.diagnostics import DiagnosticsLog
 from ponte.ports.instances import InstanceDirectory
 from ponte.ports.privacy import PrivacySettings
+from ponte.ports.quarantine import QuarantineStore
 from ponte.ports.queue import EventQueue
 from ponte.ports.store import IngestStore, SavedMessage
 
@@ -60,6 +62,8 @@ class FakePrivacy(PrivacySettings):
 class FakeStore(IngestStore):
     def __init__(self) -> None:
         self.messages: dict[tuple[str, str, str, str, str], MessageEvent] = {}
+        self.statuses: list[StatusEvent] = []
+        self.contacts: list[ContactUpdate] = []
 
     def save_message(self, tenant_id: str, instance_id: str, event: MessageEvent) -> SavedMessage:
         key = event.dedupe_key(tenant_id)
@@ -68,6 +72,45 @@ class FakeStore(IngestStore):
         self.messages[key] = event
         inbound_text = event.direction.value == "in" and bool(event.text)
         return SavedMessage(stored=True, message_id=f"m{len(self.messages)}", needs_analysis=inbound_text)
+
+    def save_status(self, tenant_id: str, instance_id: str, event: StatusEvent) -> bool:
+        self.statuses.append(event)
+        return any(m.provider_message_id == event.provider_message_id for m in self.messages.values())
+
+    def save_contacts(self, tenant_id: str, event: ContactsEvent) -> int:
+        self.contacts.extend(event.contacts)
+        return len(event.contacts)
+
+
+class FakeQuarantine(QuarantineStore):
+    def __init__(self, *, fail: bool = False) -> None:
+        self.entries: list[QuarantineEntry] = []
+        self.replayed: dict[int, tuple[str, str | None]] = {}
+        self.fail = fail
+
+    def put(self, entry: QuarantineEntry) -> None:
+        if self.fail:
+            raise ConnectionError("database down")
+        self.entries.append(entry)
+
+    def pending(self, *, tenant_id: str | None = None, limit: int = 100) -> list[QuarantinedPayload]:
+        return [
+            QuarantinedPayload(
+                id=i,
+                tenant_id=e.tenant_id,
+                instance_id=e.instance_id,
+                provider=e.provider,
+                reason_code=e.reason_code,
+                raw_payload=e.raw_payload,
+                truncated=e.truncated,
+                received_at=datetime(2026, 11, 23, tzinfo=UTC),
+            )
+            for i, e in enumerate(self.entries)
+            if i not in self.replayed and (tenant_id is None or e.tenant_id == tenant_id)
+        ][:limit]
+
+    def mark_replayed(self, entry_id: int, outcome: str, reason: str | None) -> None:
+        self.replayed[entry_id] = (outcome, reason)
 
 
 class FakeClock(Clock):

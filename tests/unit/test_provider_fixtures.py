@@ -37,6 +37,15 @@ def test_canonical_events_never_carry_media_bytes(provider: str, fixture: Path) 
         assert marker not in dumped
 
 
+@pytest.mark.parametrize(("provider", "fixture"), FIXTURES, ids=FIXTURE_IDS)
+def test_events_built_without_validation_equal_validated_ones(provider: str, fixture: Path) -> None:
+    # the hot path builds message events with ``trusted``; full validation must agree with it
+    result = normalize(provider, json.loads(fixture.read_text()), instance="i")
+    for event in result.events:
+        assert type(event).model_validate(event.model_dump()) == event
+        assert type(event).model_validate_json(event.model_dump_json()) == event
+
+
 def test_every_fixture_has_a_golden_and_no_golden_is_orphaned() -> None:
     fixtures = {path.name for _, path in FIXTURES}
     goldens = {p.name for p in Path("proxy/providers").glob("*/expected/*.json")}

@@ -1,5 +1,6 @@
-"""Idempotent storage of canonical messages: contact (by any alias), conversation, message,
-and the contact's lead on its first inbound message (same transaction)."""
+"""Idempotent storage of canonical events: contact (by any alias), conversation, message, and the
+contact's lead on its first inbound message (same transaction); acks, edits and revokes update the
+message they point at; contact updates refresh names and @lid <-> phone links of known contacts."""
 
 from __future__ import annotations
 
@@ -8,42 +9,22 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from ponte.adapters.postgres.contacts import find_or_create_contact, resolve_contact
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.leads import clear_sla_on_reply, create_lead_once
-from ponte.domain.events import Direction, Identity, MessageEvent, MessageKind
+from ponte.domain.events import AckStatus, ContactsEvent, Direction, MessageEvent, MessageKind, StatusEvent
 from ponte.ports.store import IngestStore, SavedMessage
 
+__all__ = ["PgIngestStore", "resolve_contact"]
 
-def resolve_contact(conn: psycopg.Connection[Any], tenant_id: str, identity: Identity, name: str | None) -> str:
-    """The contact for ``identity``, found by any of its aliases or created; aliases are recorded."""
-    aliases = sorted({identity.key, *identity.aliases})
-    row = conn.execute(
-        "select contact_id::text as id from public.contact_aliases where tenant_id = %s and alias = any(%s) limit 1",
-        (tenant_id, aliases),
-    ).fetchone()
-    if row is None:
-        row = conn.execute(
-            "insert into public.contacts (tenant_id, identity_key, phone_e164, display_name)"
-            " values (%s, %s, %s, %s)"
-            " on conflict (tenant_id, identity_key) do update"
-            " set display_name = coalesce(excluded.display_name, public.contacts.display_name), updated_at = now()"
-            " returning id::text as id",
-            (tenant_id, identity.key, identity.phone_e164, name),
-        ).fetchone()
-    elif name:
-        conn.execute(
-            "update public.contacts set display_name = %s, updated_at = now()"
-            " where id = %s and display_name is distinct from %s",
-            (name, row["id"], name),
-        )
-    assert row is not None
-    contact_id: str = row["id"]
-    conn.execute(
-        "insert into public.contact_aliases (tenant_id, alias, contact_id)"
-        " select %s, a, %s from unnest(%s::text[]) a on conflict do nothing",
-        (tenant_id, contact_id, aliases),
-    )
-    return contact_id
+# Acks only move forward; an error or a delete always applies, and nothing follows a delete.
+_STATUS_ORDER = [
+    AckStatus.PENDING.value,
+    AckStatus.SENT.value,
+    AckStatus.DELIVERED.value,
+    AckStatus.READ.value,
+    AckStatus.PLAYED.value,
+]
 
 
 class PgIngestStore(IngestStore):
@@ -51,22 +32,26 @@ class PgIngestStore(IngestStore):
         self._db = db
 
     def save_message(self, tenant_id: str, instance_id: str, event: MessageEvent) -> SavedMessage:
+        if event.kind in (MessageKind.EDITED, MessageKind.REVOKED):
+            return SavedMessage(stored=self._apply_to_target(tenant_id, instance_id, event))
         with self._db.as_service(tenant_id) as conn:
             name = event.push_name if event.direction.value == "in" else None
-            contact_id = resolve_contact(conn, tenant_id, event.chat, name)
+            contact = resolve_contact(conn, tenant_id, event.chat, name)
+            contact_id, chat_key = contact.id, contact.key
             conversation = conn.execute(
                 "insert into public.conversations (tenant_id, instance_id, contact_id, chat_key, last_message_at)"
                 " values (%s, %s, %s, %s, %s)"
                 " on conflict (tenant_id, instance_id, chat_key) do update"
                 " set last_message_at = greatest(public.conversations.last_message_at, excluded.last_message_at)"
                 " returning id::text as id",
-                (tenant_id, instance_id, contact_id, event.chat.key, event.occurred_at),
+                (tenant_id, instance_id, contact_id, chat_key, event.occurred_at),
             ).fetchone()
             assert conversation is not None
             inserted = conn.execute(
                 "insert into public.messages (tenant_id, instance_id, conversation_id, contact_id, chat_key,"
-                " provider_message_id, direction, kind, body, media, quoted_message_id, occurred_at)"
-                " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " provider_message_id, direction, kind, body, media, quoted_message_id, occurred_at,"
+                " target_message_id, status, status_at)"
+                " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " on conflict (tenant_id, instance_id, chat_key, provider_message_id, direction) do nothing"
                 " returning id",
                 (
@@ -74,7 +59,7 @@ class PgIngestStore(IngestStore):
                     instance_id,
                     conversation["id"],
                     contact_id,
-                    event.chat.key,
+                    chat_key,
                     event.provider_message_id,
                     event.direction.value,
                     event.kind.value,
@@ -82,11 +67,16 @@ class PgIngestStore(IngestStore):
                     Jsonb(event.media.model_dump(exclude_none=True)) if event.media else None,
                     event.quoted_message_id,
                     event.occurred_at,
+                    event.target_message_id,
+                    event.status.value if event.status else None,
+                    event.occurred_at if event.status else None,
                 ),
             ).fetchone()
             inbound = event.direction is Direction.INBOUND
             if inserted is None:
-                pending = _unanalysed(conn, tenant_id, instance_id, event) if inbound and _is_text(event) else None
+                pending = (
+                    _unanalysed(conn, tenant_id, instance_id, chat_key, event) if inbound and _is_text(event) else None
+                )
                 return SavedMessage(stored=False, message_id=pending, needs_analysis=pending is not None)
             message_id = str(inserted["id"])
             lead_id = None
@@ -100,12 +90,71 @@ class PgIngestStore(IngestStore):
                 stored=True, message_id=message_id, lead_id=lead_id, needs_analysis=inbound and _is_text(event)
             )
 
+    def _apply_to_target(self, tenant_id: str, instance_id: str, event: MessageEvent) -> bool:
+        """Edits and revokes change the message they point at, found by its id on the instance --
+        never by chat: Evolution reports edits with the instance's own number as the chat."""
+        if event.target_message_id is None:
+            return False
+        with self._db.as_service(tenant_id) as conn:
+            if event.kind is MessageKind.EDITED:
+                cursor = conn.execute(
+                    "update public.messages set body = %s, edited_at = %s"
+                    " where tenant_id = %s and instance_id = %s and provider_message_id = %s"
+                    " and (edited_at is null or edited_at < %s) and kind not in ('edited', 'revoked')",
+                    (event.text, event.occurred_at, tenant_id, instance_id, event.target_message_id, event.occurred_at),
+                )
+            else:
+                cursor = conn.execute(
+                    "update public.messages set status = 'deleted', status_at = %s"
+                    " where tenant_id = %s and instance_id = %s and provider_message_id = %s"
+                    " and status is distinct from 'deleted'",
+                    (event.occurred_at, tenant_id, instance_id, event.target_message_id),
+                )
+            return bool(cursor.rowcount > 0)
+
+    def save_status(self, tenant_id: str, instance_id: str, event: StatusEvent) -> bool:
+        direction = None if event.from_me is None else ("out" if event.from_me else "in")
+        with self._db.as_service(tenant_id) as conn:
+            cursor = conn.execute(
+                "update public.messages set status = %(new)s, status_at = coalesce(%(at)s, now())"
+                " where tenant_id = %(tenant)s and instance_id = %(instance)s and provider_message_id = %(id)s"
+                " and (%(direction)s::text is null or direction = %(direction)s::text)"
+                " and status is distinct from 'deleted'"
+                " and (%(new)s in ('deleted', 'error')"
+                "  or coalesce(array_position(%(order)s::text[], status), 0)"
+                "   < array_position(%(order)s::text[], %(new)s))",
+                {
+                    "new": event.status.value,
+                    "at": event.occurred_at,
+                    "tenant": tenant_id,
+                    "instance": instance_id,
+                    "id": event.provider_message_id,
+                    "direction": direction,
+                    "order": _STATUS_ORDER,
+                },
+            )
+            return bool(cursor.rowcount > 0)
+
+    def save_contacts(self, tenant_id: str, event: ContactsEvent) -> int:
+        """Names, pictures and @lid <-> phone links for contacts Ponte already has; an address-book
+        sync never creates contacts for people who have not written."""
+        updated = 0
+        with self._db.as_service(tenant_id) as conn:
+            for update in event.contacts:
+                found = find_or_create_contact(
+                    conn, tenant_id, update.identity, update.push_name, update.picture_url, create=False
+                )
+                updated += found is not None
+        return updated
+
 
 def _is_text(event: MessageEvent) -> bool:
     return event.kind is MessageKind.TEXT and bool(event.text and event.text.strip())
 
 
-def _unanalysed(conn: psycopg.Connection[Any], tenant_id: str, instance_id: str, event: MessageEvent) -> str | None:
+def _unanalysed(
+    conn: psycopg.Connection[Any], tenant_id: str, instance_id: str, chat_key: str, event: MessageEvent
+) -> str | None:
     """The id of this already stored message when it has no analysis yet: a redelivery after the
     analyze job could not be enqueued enqueues it again (the analyze handler is idempotent)."""
     row = conn.execute(
@@ -113,6 +162,6 @@ def _unanalysed(conn: psycopg.Connection[Any], tenant_id: str, instance_id: str,
         " where m.tenant_id = %s and m.instance_id = %s and m.chat_key = %s and m.provider_message_id = %s"
         " and m.direction = 'in'"
         " and not exists (select 1 from public.message_analyses a where a.message_id = m.id)",
-        (tenant_id, instance_id, event.chat.key, event.provider_message_id),
+        (tenant_id, instance_id, chat_key, event.provider_message_id),
     ).fetchone()
     return row["id"] if row else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 
 from ponte.adapters.postgres.db import Database
-from ponte.domain.instances import InstanceRecord
+from ponte.domain.instances import DEFAULT_SIGNATURE_HEADER, InstanceRecord
 from ponte.ports.instances import InstanceDirectory
 
 
@@ -18,8 +18,11 @@ class PgInstanceDirectory(InstanceDirectory):
             return None
         with self._db.as_service() as conn:
             row = conn.execute(
-                "select id::text, tenant_id::text, provider, gateway_instance, webhook_secret_hash"
-                " from public.whatsapp_instances where id = %s",
-                (instance_id,),
+                "select i.id::text, i.tenant_id::text, i.provider, i.gateway_instance, i.webhook_secret_hash,"
+                " s.hmac_key, coalesce(s.header_name, %s) as signature_header"
+                " from public.whatsapp_instances i"
+                " left join private.instance_webhook_signing s on s.instance_id = i.id"
+                " where i.id = %s",
+                (DEFAULT_SIGNATURE_HEADER, instance_id),
             ).fetchone()
         return InstanceRecord.model_validate(row) if row else None

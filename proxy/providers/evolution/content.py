@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ponte.domain.events import Location, Media, MessageKind, Referral, SharedContact
+from ponte.domain.events import Location, Media, MessageKind, Referral, SharedContact, trusted
 from proxy.providers.common import integer, number, obj, text, vcard_contact
 
 _WRAPPERS = {
@@ -65,13 +65,15 @@ def unwrap(message: dict[str, Any]) -> tuple[dict[str, Any], bool, bool]:
     """The innermost message and whether an ephemeral / view-once wrapper was seen."""
     ephemeral = view_once = False
     for _ in range(6):  # wrappers nest at most a few levels; bounded against hostile input
-        for key, flag in _WRAPPERS.items():
-            inner = obj(message.get(key)).get("message")
-            if isinstance(inner, dict):
-                ephemeral = ephemeral or flag == "ephemeral"
-                view_once = view_once or flag == "view_once"
-                message = inner
-                break
+        for key, value in message.items():
+            if key in _WRAPPERS:
+                inner = obj(value).get("message")
+                if isinstance(inner, dict):
+                    flag = _WRAPPERS[key]
+                    ephemeral = ephemeral or flag == "ephemeral"
+                    view_once = view_once or flag == "view_once"
+                    message = inner
+                    break
         else:
             break
     return message, ephemeral, view_once
@@ -86,16 +88,14 @@ def parse(message: dict[str, Any], outer_context: dict[str, Any], depth: int = 0
         content = _one(key, body, message, depth)
         if content is None:
             continue
-        context = obj(obj(body).get("contextInfo")) or outer_context
-        expiration = integer(context.get("expiration"))
+        inner = body if isinstance(body, dict) else {}
+        context = obj(inner.get("contextInfo")) or outer_context
         return Content(
-            **{
-                **content,
-                "quoted_message_id": text(context.get("stanzaId")),
-                "ephemeral": ephemeral or bool(expiration),
-                "view_once": view_once or obj(body).get("viewOnce") is True,
-                "referral": _referral(context),
-            }
+            **content,
+            quoted_message_id=text(context.get("stanzaId")),
+            ephemeral=ephemeral or bool(integer(context.get("expiration"))),
+            view_once=view_once or inner.get("viewOnce") is True,
+            referral=_referral(context) if context else None,
         )
     return None
 
@@ -143,7 +143,8 @@ def _media(key: str, body: dict[str, Any], message: dict[str, Any]) -> dict[str,
     if kind is MessageKind.AUDIO and body.get("ptt") is True:
         kind = MessageKind.VOICE
     caption = text(body.get("caption"))
-    media = Media(
+    media = trusted(
+        Media,
         mimetype=text(body.get("mimetype")),
         size_bytes=integer(body.get("fileLength")),
         caption=caption,

@@ -26,6 +26,7 @@ from ponte.domain.events import (
     Provider,
     QrEvent,
     StatusEvent,
+    trusted,
 )
 from ponte.domain.exceptions import AnomalousPayloadError, UnsupportedEventError
 from ponte.domain.outcomes import Normalized, Outcome
@@ -162,7 +163,7 @@ def normalize(payload: Any, *, instance: str) -> Normalized:
         events = handler(payload.get("data"), instance)
     except UnsupportedEventError as exc:
         raise UnsupportedEventError(name, code=exc.code) from exc
-    return Normalized(outcome=Outcome.ACCEPTED, events=tuple(events), event_name=name)
+    return trusted(Normalized, outcome=Outcome.ACCEPTED, events=tuple(events), event_name=name)
 
 
 # --- messages ---------------------------------------------------------------------------------
@@ -197,7 +198,8 @@ def _message(data: dict[str, Any], instance: str) -> MessageEvent | None:
         sender = optional_identity(
             key.get("participant"), key.get("participantAlt"), key.get("participantPn"), key.get("participantLid")
         )
-    return MessageEvent(
+    return trusted(
+        MessageEvent,
         provider=PROVIDER,
         instance=instance,
         provider_message_id=str(key["id"]),

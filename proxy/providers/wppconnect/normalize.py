@@ -27,6 +27,7 @@ from ponte.domain.events import (
     QrEvent,
     SharedContact,
     StatusEvent,
+    trusted,
 )
 from ponte.domain.exceptions import AnomalousPayloadError, UnsupportedEventError
 from ponte.domain.outcomes import Normalized, Outcome
@@ -124,7 +125,7 @@ def normalize(payload: Any, *, instance: str) -> Normalized:
         events = EVENT_HANDLERS[name](payload, instance)
     except UnsupportedEventError as exc:
         raise UnsupportedEventError(name, code=exc.code) from exc
-    return Normalized(outcome=Outcome.ACCEPTED, events=tuple(events), event_name=name)
+    return trusted(Normalized, outcome=Outcome.ACCEPTED, events=tuple(events), event_name=name)
 
 
 # --- ids --------------------------------------------------------------------------------------
@@ -170,7 +171,8 @@ def _message(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
         sender = optional_identity(serialized_id(author), *_phone_hints(obj(payload.get("sender"))))
     fields = _content(kind_name, payload)
     return [
-        MessageEvent(
+        trusted(
+            MessageEvent,
             provider=PROVIDER,
             instance=instance,
             provider_message_id=message_id,
@@ -222,7 +224,8 @@ def _content(kind_name: str, payload: dict[str, Any]) -> dict[str, Any]:
         return {"kind": MessageKind.TEXT, "text": text(payload.get("body")) or text(payload.get("content"))}
     if kind_name in _MEDIA_KINDS:
         caption = text(payload.get("caption"))
-        media = Media(
+        media = trusted(
+            Media,
             mimetype=text(payload.get("mimetype")),
             size_bytes=integer(payload.get("size")),
             caption=caption,

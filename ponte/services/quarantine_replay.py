@@ -1,0 +1,66 @@
+"""Replay quarantined payloads after a normalizer fix: normalize again, then the same privacy
+gate and queue hand-over as a live webhook. Each entry is marked with what became of it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ponte.domain.outcomes import Normalized
+from ponte.domain.quarantine import QuarantinedPayload
+from ponte.ports.instances import InstanceDirectory
+from ponte.ports.quarantine import QuarantineStore
+from ponte.services.exceptions import QueueUnavailableError, ServiceError
+from ponte.services.gate import EventGate
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    entry_id: int
+    outcome: str  # accepted / ignored / rejected / skipped; "pending" when the queue was down
+    reason: str | None = None
+
+
+class QuarantineReplayService:
+    def __init__(
+        self,
+        *,
+        quarantine: QuarantineStore,
+        instances: InstanceDirectory,
+        normalize: Callable[[str, Any, str], Normalized],
+        gate: EventGate,
+    ) -> None:
+        self._quarantine = quarantine
+        self._instances = instances
+        self._normalize = normalize
+        self._gate = gate
+
+    def replay(self, *, tenant_id: str | None = None, limit: int = 100) -> list[ReplayResult]:
+        return [self.replay_one(entry) for entry in self._quarantine.pending(tenant_id=tenant_id, limit=limit)]
+
+    def replay_one(self, entry: QuarantinedPayload) -> ReplayResult:
+        result = self._run(entry)
+        if result.outcome != "pending":  # a queue outage leaves the entry for the next replay
+            self._quarantine.mark_replayed(entry.id, result.outcome, result.reason)
+        return result
+
+    def _run(self, entry: QuarantinedPayload) -> ReplayResult:
+        if entry.truncated:
+            return ReplayResult(entry.id, "skipped", "truncated")
+        instance = self._instances.find(entry.instance_id) if entry.instance_id else None
+        if instance is None or instance.tenant_id != entry.tenant_id:
+            return ReplayResult(entry.id, "skipped", "instance_gone")
+        try:
+            payload = json.loads(entry.raw_payload)
+        except ValueError:
+            return ReplayResult(entry.id, "rejected", "invalid_json")
+        normalized = self._normalize(entry.provider, payload, instance.gateway_instance)
+        try:
+            response = self._gate.dispatch(instance, normalized)
+        except QueueUnavailableError:
+            return ReplayResult(entry.id, "pending", "queue_unavailable")
+        except ServiceError as exc:
+            return ReplayResult(entry.id, "rejected", exc.code)
+        return ReplayResult(entry.id, str(response.body["outcome"]), response.body.get("reason"))

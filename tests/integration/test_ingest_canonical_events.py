@@ -1,0 +1,198 @@
+"""The ingest side of the canonical events on real PostgreSQL: fixtures in, rows out.
+
+One person is one contact whatever form arrives (@lid, legacy JID, phone); acks move message
+status forward only; edits and revokes change the message they point at; contact updates refresh
+known contacts and never create contacts from an address-book sync.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from ponte.adapters.postgres.db import Database
+from ponte.adapters.postgres.ingest_store import PgIngestStore
+from ponte.domain.envelope import IngestEnvelope
+from ponte.domain.events import AckStatus, CanonicalEvent, Provider, StatusEvent
+from ponte.domain.identity import identity_of
+from ponte.localstack.seed import seed_tenant
+from ponte.services.ingest import IngestService
+from proxy import providers
+
+pytestmark = pytest.mark.integration
+
+TENANT = "00000000-0000-4000-8000-0000000003a1"
+USER = "00000000-0000-4000-8000-0000000003a2"
+INSTANCE = "00000000-0000-4000-8000-0000000003a3"
+PROVIDERS = Path(__file__).resolve().parents[2] / "proxy" / "providers"
+
+
+@pytest.fixture
+def db(db_dsn: str) -> Iterator[Database]:
+    with psycopg.connect(db_dsn) as conn:
+        seed_tenant(
+            conn, tenant_id=TENANT, name="T", user_id=USER, email="n@t.local", instance_id=INSTANCE, webhook_secret="x"
+        )
+    database = Database(db_dsn, max_size=2)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def events_of(provider: str, name: str, **patch: Any) -> tuple[CanonicalEvent, ...]:
+    payload = json.loads((PROVIDERS / provider / "fixtures" / f"{name}.json").read_text())
+    for dotted, value in patch.items():
+        target = payload
+        *path, last = dotted.split("__")
+        for step in path:
+            target = target[step]
+        target[last] = value
+    result = providers.normalize(provider, payload, instance="loja")
+    assert result.outcome.value == "accepted", result
+    return result.events
+
+
+def ingest(db: Database, *events: CanonicalEvent) -> list[bool]:
+    service = IngestService(PgIngestStore(db))
+    return [
+        service.handle(
+            IngestEnvelope(tenant_id=TENANT, instance_id=INSTANCE, received_at=datetime.now(UTC), event=e)
+        ).stored
+        for e in events
+    ]
+
+
+def rows(db: Database, sql: str) -> list[dict[str, Any]]:
+    with db.as_service(TENANT) as conn:
+        return list(conn.execute(sql).fetchall())
+
+
+def test_lid_first_then_linked_then_phone_is_one_contact_and_one_conversation(db: Database) -> None:
+    # GIVEN a message from an @lid with no phone anywhere in the payload
+    lid = "104857600000003@lid"
+    ingest(db, *events_of("evolution", "messages.upsert__lid-no-phone-constructed__01"))
+    assert [r["identity_key"] for r in rows(db, "select identity_key from public.contacts")] == [lid]
+    # WHEN a later payload carries the same @lid with its phone (remoteJidAlt)
+    ingest(
+        db,
+        *events_of(
+            "evolution",
+            "messages.upsert__lid-remoteJidAlt-v2.3.3-constructed__01",
+            data__key__remoteJid=lid,
+            data__key__remoteJidAlt="5531987650199@s.whatsapp.net",
+        ),
+    )
+    # AND then a message arrives under the legacy phone JID only
+    ingest(
+        db,
+        *events_of(
+            "evolution", "messages.upsert__text-inbound-ios__01", data__key__remoteJid="553187650199@s.whatsapp.net"
+        ),
+    )
+    # THEN one contact keyed by the phone, with the @lid and both JIDs as aliases, one conversation
+    (contact,) = rows(db, "select id, identity_key, phone_e164 from public.contacts")
+    assert (contact["identity_key"], contact["phone_e164"]) == ("+5531987650199", "+5531987650199")
+    aliases = {r["alias"] for r in rows(db, "select alias from public.contact_aliases")}
+    assert {lid, "553187650199@s.whatsapp.net", "5531987650199@s.whatsapp.net"} <= aliases
+    assert [r["chat_key"] for r in rows(db, "select chat_key from public.conversations")] == ["+5531987650199"]
+    assert {r["chat_key"] for r in rows(db, "select chat_key from public.messages")} == {"+5531987650199"}
+    assert len(rows(db, "select 1 from public.messages")) == 3
+
+
+def test_a_linking_payload_merges_a_phone_contact_and_a_lid_contact(db: Database) -> None:
+    # GIVEN the same person stored twice: once by phone, once by an unlinked @lid
+    ingest(db, *events_of("evolution", "messages.upsert__text-inbound-ios__01"))  # 553199944501 -> +5531999944501
+    ingest(
+        db,
+        *events_of(
+            "evolution", "messages.upsert__lid-no-phone-constructed__01", data__key__remoteJid="104857600000077@lid"
+        ),
+    )
+    assert len(rows(db, "select 1 from public.contacts")) == 2
+    # WHEN a contact update links the @lid to that phone
+    contacts = events_of(
+        "evolution",
+        "contacts.update__single-object-constructed__01",
+        data__remoteJid="104857600000077@lid",
+        data__remoteJidAlt="5531999944501@s.whatsapp.net",
+    )
+    assert ingest(db, *contacts) == [True]
+    # THEN one contact remains, the phone one, owning both conversations and both messages
+    (contact,) = rows(db, "select id::text, identity_key, display_name, picture_url from public.contacts")
+    assert contact["identity_key"] == "+5531999944501"
+    assert contact["display_name"] == "Carla Fictícia" and contact["picture_url"]
+    owners = {r["contact_id"] for r in rows(db, "select contact_id::text from public.messages")}
+    assert owners == {contact["id"]}
+    assert len(rows(db, "select 1 from public.leads")) == 1
+
+
+def test_an_address_book_sync_never_creates_contacts(db: Database) -> None:
+    assert ingest(db, *events_of("evolution", "contacts.upsert__array-data__01")) == [False]
+    assert rows(db, "select 1 from public.contacts") == []
+
+
+def test_send_message_and_its_echo_are_stored_once_and_acks_only_move_forward(db: Database) -> None:
+    sent = events_of("evolution", "send.message__text-pending-constructed__01")
+    echo = events_of("evolution", "messages.upsert__fromMe-echo-of-send-message-constructed__01")
+    assert ingest(db, *sent, *echo) == [True, False]
+    (message,) = rows(db, "select provider_message_id, direction, status from public.messages")
+    assert (message["direction"], message["status"]) == ("out", "pending")
+    # WHEN acks arrive out of order: read, then a late delivered
+    read = events_of("evolution", "messages.update__read-v2-constructed__01")
+    late = StatusEvent(
+        provider=Provider.EVOLUTION,
+        instance="loja",
+        provider_message_id=message["provider_message_id"],
+        from_me=True,
+        status=AckStatus.DELIVERED,
+    )
+    assert ingest(db, *read, late) == [True, False]
+    assert rows(db, "select status from public.messages")[0]["status"] == "read"
+    # AND an ack for a message Ponte never stored changes nothing
+    unknown = late.model_copy(update={"provider_message_id": "NOPE"})
+    assert ingest(db, unknown) == [False]
+
+
+def test_edit_and_revoke_change_the_message_they_point_at(db: Database) -> None:
+    # GIVEN a stored inbound message with the id the edit / revoke fixtures target
+    original = events_of("evolution", "messages.upsert__text-inbound-ios__01", data__key__id="3EB0C0FFEE0000000000AC")
+    other = events_of("evolution", "messages.upsert__text-inbound-ios__01", data__key__id="3EB0C0FFEE0000000000AB")
+    ingest(db, *original, *other)
+    # WHEN Evolution reports the edit (with the instance's own number as the chat) and a revoke
+    edited = events_of("evolution", "messages.edited__protocol-constructed__01")
+    revoked = events_of("evolution", "messages.delete__raw-key-constructed__01")
+    revoke_in_upsert = events_of("evolution", "messages.upsert__protocol-revoke-constructed__01")
+    assert ingest(db, *edited, *revoked, *revoke_in_upsert) == [True, True, False]
+    by_id = {r["provider_message_id"]: r for r in rows(db, "select * from public.messages")}
+    assert by_id["3EB0C0FFEE0000000000AC"]["body"] == "Na verdade quero o tamanho 39"
+    assert by_id["3EB0C0FFEE0000000000AC"]["edited_at"] is not None
+    assert by_id["3EB0C0FFEE0000000000AB"]["status"] == "deleted"
+    # AND no contact or conversation was made for the instance's own number
+    assert len(rows(db, "select 1 from public.contacts")) == 1
+
+
+def test_reactions_are_stored_with_their_target(db: Database) -> None:
+    ingest(db, *events_of("wppconnect", "onreactionmessage__thumbs-up-ms-timestamp__01"))
+    (row,) = rows(db, "select kind, body, target_message_id, occurred_at from public.messages")
+    assert (row["kind"], row["body"], row["target_message_id"]) == ("reaction", "👍", "3EB03F43F0F814BEA8AB")
+    assert row["occurred_at"] == datetime(2023, 4, 3, 20, 41, 13, tzinfo=UTC)
+
+
+def test_connection_and_qr_events_pass_through_ingest(db: Database) -> None:
+    events = (
+        *events_of("evolution", "connection.update__close-401-loggedout__01"),
+        *events_of("wppconnect", "qrcode__urlcode-constructed__01"),
+    )
+    assert ingest(db, *events) == [False, False]
+
+
+def test_identity_of_a_contact_update_with_lid_and_phone() -> None:
+    identity = identity_of("104857600000077@lid", "5531999944501@s.whatsapp.net")
+    assert identity.key == "+5531999944501"
