@@ -212,8 +212,11 @@ def trusted(cls: type[_M], **fields: Any) -> _M:
             name: info.default for name, info in cls.model_fields.items() if not info.is_required()
         }
     instance = cls.__new__(cls)
-    object.__setattr__(instance, "__dict__", {**defaults, **fields})
-    object.__setattr__(instance, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
+    values = defaults.copy()
+    values.update(fields)
+    setattr_ = object.__setattr__
+    setattr_(instance, "__dict__", values)
+    setattr_(instance, "__pydantic_fields_set__", set(fields))
+    setattr_(instance, "__pydantic_extra__", None)
+    setattr_(instance, "__pydantic_private__", None)
     return instance

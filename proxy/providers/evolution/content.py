@@ -45,7 +45,7 @@ _REVOKE = {0, "REVOKE"}
 _EDIT = {14, "MESSAGE_EDIT"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built once per message on the hot path, never shared
 class Content:
     kind: MessageKind
     text: str | None = None

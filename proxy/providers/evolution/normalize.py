@@ -80,6 +80,8 @@ EVENT_NAMES: dict[str, str] = {
     "newtoken": "new.jwt",
 }
 
+_KNOWN = frozenset(KNOWN_EVENTS)  # the spelling payloads use: no normalization needed
+
 IGNORED_EVENTS = frozenset(
     {
         "application.startup",
@@ -146,7 +148,7 @@ def event_name(payload: dict[str, Any]) -> str:
     name = payload.get("event")
     if not isinstance(name, str) or not name:
         raise AnomalousPayloadError("missing_event", "payload has no event name")
-    known = EVENT_NAMES.get(_SQUASH.sub("", name.lower()))
+    known = name if name in _KNOWN else EVENT_NAMES.get(_SQUASH.sub("", name.lower()))
     if known is None:
         raise UnsupportedEventError(name[:80], code="unknown_event")
     return known
