@@ -123,7 +123,7 @@ NEGATIVE_EMOJI = ("😡", "🤬", "😠", "😤", "👎")
 SENTIMENT_THRESHOLD = 0.3
 # LeIA scores greetings and polite words ("bom dia") positive: its compound is damped.
 LEXICON_WEIGHT = 0.6
-_WORD = re.compile(r"[a-z0-9]+")
+WORD = re.compile(r"[a-z0-9]+")
 
 
 def normalize(text: str) -> str:
@@ -142,7 +142,7 @@ def _has(text: str, words: set[str], keyword: str) -> bool:
 
 def rule_intent(text: str) -> tuple[Intent, float]:
     norm = normalize(text)
-    words = set(_WORD.findall(norm))
+    words = set(WORD.findall(norm))
     for intent, keywords in INTENT_RULES:
         hits = sum(1 for k in keywords if _has(norm, words, k))
         if hits:
@@ -154,7 +154,7 @@ def rule_intent(text: str) -> tuple[Intent, float]:
 
 def rule_sentiment(text: str, lexicon_compound: float, intent: Intent) -> tuple[Sentiment, float]:
     norm = normalize(text)
-    words = set(_WORD.findall(norm))
+    words = set(WORD.findall(norm))
     score = LEXICON_WEIGHT * lexicon_compound
     score += 0.4 * sum(1 for k in POSITIVE if _has(norm, words, k)) + 0.4 * sum(1 for e in POSITIVE_EMOJI if e in text)
     score -= 0.4 * sum(1 for k in NEGATIVE if _has(norm, words, k)) + 0.4 * sum(1 for e in NEGATIVE_EMOJI if e in text)
@@ -170,7 +170,7 @@ def rule_sentiment(text: str, lexicon_compound: float, intent: Intent) -> tuple[
 
 def rule_urgency(text: str, intent: Intent, sentiment: Sentiment) -> Urgency:
     norm = normalize(text)
-    words = set(_WORD.findall(norm))
+    words = set(WORD.findall(norm))
     if any(_has(norm, words, k) for k in URGENT) or intent is Intent.BILLING_DISPUTE:
         return Urgency.HIGH
     if intent in (Intent.GREETING, Intent.OTHER) and sentiment is not Sentiment.NEGATIVE:

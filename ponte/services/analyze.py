@@ -107,7 +107,8 @@ class AnalyzeService:
             return None, "worker_unavailable"
         with self._lock:
             self._breaker = self._breaker.succeeded()
-        return analysis, None
+        # the worker may itself answer degraded (its processes busy or down): ask again later
+        return analysis, "worker_degraded" if analysis.degraded else None
 
     def _record(self, context: AnalysisContext, analysis: Analysis, attempt: int) -> AnalysisRecord:
         score = lead_score(analysis, context.engagement)

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ponte.domain.analysis import Analysis, AnalyzeRequest, Intent, LabeledExample, Sentiment
-from ponte.domain.fast_labels import _WORD, fast_analysis, normalize
+from ponte.domain.fast_labels import WORD, fast_analysis, normalize
 
 REPLIES = {
     Intent.PURCHASE_INTEREST: "Oi! Temos sim. Quer que eu te passe os valores e as opções?",
@@ -30,7 +30,7 @@ REPLIES = {
 
 
 def _words(text: str) -> set[str]:
-    return set(_WORD.findall(normalize(text)))
+    return set(WORD.findall(normalize(text)))
 
 
 def nearest(text: str, examples: tuple[LabeledExample, ...], threshold: float) -> LabeledExample | None:

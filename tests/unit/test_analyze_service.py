@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ponte.domain.analysis import Intent, LabeledExample, Sentiment
+from ponte.domain.analysis import Analysis, AnalyzeRequest, Intent, LabeledExample, Sentiment
 from ponte.domain.analysis_record import AnalysisContext
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.breaker import Breaker, BreakerState
@@ -127,3 +127,15 @@ def test_a_purged_message_is_skipped() -> None:
         AnalyzeJob(tenant_id=TENANT, message_id="gone")
     )
     assert (outcome.status, outcome.reason) == ("skipped", "message_gone")
+
+
+class DegradedWorker(FakeInference):
+    def analyze(self, request: AnalyzeRequest) -> Analysis:
+        return super().analyze(request).model_copy(update={"degraded": True})
+
+
+def test_a_degraded_answer_from_the_worker_is_stored_and_asked_again_later() -> None:
+    store, queue = FakeAnalysisStore(ctx("m1", "oi")), FakeAnalyzeQueue()
+    outcome = service(store, DegradedWorker(), queue).handle(AnalyzeJob(tenant_id=TENANT, message_id="m1"))
+    assert (outcome.status, outcome.reason, outcome.retry_in_seconds) == ("degraded", "worker_degraded", 10)
+    assert store.saved[0].analysis.labels_source == "fake"
