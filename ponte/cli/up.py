@@ -22,11 +22,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--port", type=int, default=8787, help="proxy port (0 = any free port)")
     p.add_argument("--demo", action="store_true", help="replay the demo payloads and print the inbox")
     p.add_argument("--exit", action="store_true", help="stop after start-up (and the demo)")
+    p.add_argument("--no-worker", action="store_true", help="do not start the inference worker")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    stack = LocalStack(state_dir=args.state_dir, proxy_port=args.port)
+    stack = LocalStack(state_dir=args.state_dir, proxy_port=args.port, run_worker=not args.no_worker)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"                header x-ponte-webhook-secret: see {args.state_dir}/local-secrets.json")
         print(f"  database      {stack.dsn}")
         print(f"  sqs endpoint  {stack.moto.url if stack.moto else '-'}")
+        worker = stack.worker.url if stack.worker else "not running (install the worker extra): degraded analyses"
+        print(f"  worker        {worker}")
         print(f"  demo user JWT {stack.demo_token()}")
         if args.demo:
             run_demo(stack)

@@ -31,6 +31,7 @@ from ponte.localstack.pgcluster import PgCluster, free_port
 from ponte.localstack.poller import QueuePoller
 from ponte.localstack.seed import Seeded, seed_demo
 from ponte.localstack.sqs import LOCAL_CREDENTIALS, LOCAL_REGION, MotoServer, create_queues, sqs_client
+from ponte.localstack.worker import WorkerProcess, worker_installed
 from ponte.settings import Settings
 from proxy.bootstrap import bootstrap as proxy_bootstrap
 
@@ -63,6 +64,9 @@ class LocalStack:
     host: str = "127.0.0.1"
     # settings on top of the stack's own (the worker's URL and token, breaker and retry timings)
     overrides: dict[str, Any] = field(default_factory=dict)
+    # start the inference worker (when its extra is installed and no worker_url is given)
+    run_worker: bool = False
+    worker: WorkerProcess | None = field(default=None, init=False)
     pg: PgCluster | None = field(default=None, init=False)
     moto: MotoServer | None = field(default=None, init=False)
     db: Database | None = field(default=None, init=False)
@@ -99,6 +103,7 @@ class LocalStack:
         self.sqs = sqs_client(self.moto.url)
         self.queue_urls = create_queues(self.sqs)
         self._export_aws_env()
+        self._start_worker()
         self.settings = Settings(
             database_url=self.dsn,
             ingest_queue_url=self.queue_urls[c.DEFAULT_INGEST_QUEUE],
@@ -136,6 +141,13 @@ class LocalStack:
         self.started_in = time.monotonic() - started
         self._write_state()
         return self
+
+    def _start_worker(self) -> None:
+        if not self.run_worker or "worker_url" in self.overrides or not worker_installed():
+            return
+        token = secrets.token_urlsafe(24)
+        self.worker = WorkerProcess(token, self.state_dir / "worker.log").start()
+        self.overrides = {**self.overrides, "worker_url": self.worker.url, "worker_token": token}
 
     def _export_aws_env(self) -> None:
         """Adapters that build their own boto3 clients reach the local endpoint too."""
@@ -191,6 +203,9 @@ class LocalStack:
         if self.db is not None:
             self.db.close()
             self.db = None
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
         if self.moto is not None:
             self.moto.stop()
         if self.pg is not None:
