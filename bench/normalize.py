@@ -19,18 +19,13 @@ import platform
 import time
 from typing import Any
 
-from ponte.domain.identity import canonical_phone, identity_of, is_well_formed_jid
+from ponte.domain.identity import clear_caches
 from proxy.providers import normalize
 from proxy.providers.goldens import fixture_paths
 
 
 def load_mix() -> list[tuple[str, Any]]:
     return [(provider, json.loads(path.read_text())) for provider, path in fixture_paths()]
-
-
-def clear_identity_caches() -> None:
-    for cached in (canonical_phone, identity_of, is_well_formed_jid):
-        cached.cache_clear()
 
 
 def run(mix: list[tuple[str, Any]], seconds: float, *, cold: bool) -> tuple[int, int, float, float]:
@@ -40,7 +35,7 @@ def run(mix: list[tuple[str, Any]], seconds: float, *, cold: bool) -> tuple[int,
     deadline = started + seconds
     while time.perf_counter() < deadline:
         if cold:
-            clear_identity_caches()
+            clear_caches()
         for provider, payload in mix:
             events += len(normalize(provider, payload, instance="bench").events)
         payloads += len(mix)

@@ -20,6 +20,8 @@ import phonenumbers
 from ponte.domain.events import ChatKind, Identity
 
 _DEVICE = re.compile(r":\d+$")
+_MAX_JID = 128  # longer strings are never a JID or a phone
+_CACHE_SIZE = 65536
 _PHONE_SERVERS = frozenset({"s.whatsapp.net", "c.us"})
 _LID_SERVER = "lid"
 # DDDs that got the 9th digit in the 2012-2013 phases: their JIDs normally carry it (phones.md, R6).
@@ -55,9 +57,13 @@ def chat_kind(jid: str) -> ChatKind:
     return _kind(*split_jid(jid))
 
 
-@lru_cache(maxsize=65536)
 def is_well_formed_jid(jid: str) -> bool:
     """True for the JID forms a gateway really sends (masked or redacted ids are not)."""
+    return len(jid) <= _MAX_JID and _well_formed(jid)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _well_formed(jid: str) -> bool:
     user, server = split_jid(jid)
     if not user or not server:
         return False
@@ -68,13 +74,18 @@ def is_well_formed_jid(jid: str) -> bool:
     return server in {"broadcast", "newsletter"}
 
 
-@lru_cache(maxsize=65536)
 def canonical_phone(text: str) -> str | None:
     """E.164 with the Brazilian 9th digit, or None when ``text`` is not a valid phone.
 
     Cached: the same few thousand contacts write again and again, and libphonenumber
-    parsing is the costliest step of normalization.
+    parsing is the costliest step of normalization. Long strings are no phone and never
+    reach the cache (a payload must not be able to fill it with megabytes).
     """
+    return _canonical_phone(text) if len(text) <= _MAX_JID else None
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _canonical_phone(text: str) -> str | None:
     text = text.strip()
     if "@" in text:
         user, server = split_jid(text)
@@ -128,14 +139,26 @@ def _phone_of(value: str) -> str | None:
     return canonical_phone(value)
 
 
-@lru_cache(maxsize=65536)
 def identity_of(jid: str, *alternates: str | None) -> Identity:
     """Canonical identity of ``jid``; ``alternates`` are the other forms the payload gives for
     the same person (``remoteJidAlt``, ``senderPn``, ``participantAlt``, ``previousRemoteJid``...).
 
     Group, broadcast, status and newsletter JIDs are never phones and take no alternates.
-    Cached: identities are immutable and the same people write again and again.
+    Cached (identities are immutable and the same people write again and again), for
+    JID-sized inputs only.
     """
+    if len(jid) <= _MAX_JID and all(a is None or len(a) <= _MAX_JID for a in alternates):
+        return _cached_identity(jid, *alternates)
+    return _identity(jid, *alternates)
+
+
+def clear_caches() -> None:
+    """Forget every cached phone and identity (benchmarks measure the cold path with it)."""
+    for cache in (_well_formed, _canonical_phone, _cached_identity):
+        cache.cache_clear()
+
+
+def _identity(jid: str, *alternates: str | None) -> Identity:
     user, server = split_jid(jid)
     bare = f"{user}@{server}" if server else user
     kind = _kind(user, server)
@@ -166,6 +189,9 @@ def identity_of(jid: str, *alternates: str | None) -> Identity:
         lid=lid,
         aliases=tuple(sorted(aliases)),
     )
+
+
+_cached_identity = lru_cache(maxsize=_CACHE_SIZE)(_identity)
 
 
 def identity_from_jid(jid: str, *, phone_hint: str | None = None) -> Identity:
