@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from ponte.domain.events import Provider
@@ -21,3 +23,5 @@ class InstanceRecord(BaseModel):
     # SecretStr: never printed by a repr or a log line.
     hmac_key: SecretStr | None = None
     signature_header: str = DEFAULT_SIGNATURE_HEADER
+    # hmac-sha256: a signature of the body; evolution-jwt: Evolution's `jwt_key` bearer token
+    signature_scheme: Literal["hmac-sha256", "evolution-jwt"] = "hmac-sha256"

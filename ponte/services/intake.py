@@ -32,6 +32,7 @@ from ponte.services.exceptions import (
     UnprocessableError,
 )
 from ponte.services.gate import EventGate, WebhookResponse
+from ponte.services.webhook_signatures import valid_body_signature, valid_evolution_jwt
 
 logger = logging.getLogger(__name__)
 
@@ -127,13 +128,15 @@ class IntakeService:
         return instance
 
     def _verify_signature(self, instance: InstanceRecord, request: WebhookRequest) -> None:
-        """Optional per instance: HMAC-SHA256 of the raw body, hex, with or without ``sha256=``."""
+        """Optional per instance, on top of the secret: see ``webhook_signatures``."""
         if instance.hmac_key is None:
             return
-        given = (request.headers.get(instance.signature_header.lower()) or "").strip()
-        given = given.removeprefix("sha256=")
-        expected = hmac.new(instance.hmac_key.get_secret_value().encode(), request.body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(given.lower().encode(), expected.encode()):
+        key = instance.hmac_key.get_secret_value()
+        if instance.signature_scheme == "evolution-jwt":
+            valid = valid_evolution_jwt(request.headers.get("authorization"), key, now=self._clock.now())
+        else:
+            valid = valid_body_signature(request.headers.get(instance.signature_header.lower()), key, request.body)
+        if not valid:
             raise UnauthorizedError("unknown instance or invalid credentials")
 
     def _quarantine(

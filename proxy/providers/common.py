@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from ponte.domain.events import Identity
-from ponte.domain.exceptions import AnomalousPayloadError
+from ponte.domain.exceptions import AnomalousPayloadError, UnsupportedEventError
 from ponte.domain.identity import canonical_phone, identity_of, is_well_formed_jid
 
 _VCARD_TEL = re.compile(r"^(?:item\d+\.)?TEL([^:\n]*):([^\n]{0,40})$", re.IGNORECASE | re.MULTILINE)
@@ -63,9 +63,11 @@ def items(data: Any, what: str) -> list[dict[str, Any]]:
     """``data`` that is one object or an array of objects (Evolution sends both for one event)."""
     if isinstance(data, dict):
         return [data]
-    if isinstance(data, list) and data and all(isinstance(d, dict) for d in data):
+    if isinstance(data, list) and all(isinstance(d, dict) for d in data):
+        if not data:  # a sync with nothing in it: acknowledged, nothing to keep
+            raise UnsupportedEventError(what, code="no_content")
         return data
-    raise AnomalousPayloadError("bad_data", f"{what}: data must be an object or a non-empty array of objects")
+    raise AnomalousPayloadError("bad_data", f"{what}: data must be an object or an array of objects")
 
 
 def serialized_id(value: Any) -> str | None:

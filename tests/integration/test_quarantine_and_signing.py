@@ -86,6 +86,13 @@ def test_signing_key_is_read_by_the_service_and_invisible_to_users(db: Database)
     assert found is not None and found.hmac_key is not None
     assert found.hmac_key.get_secret_value() == "s" * 32
     assert found.signature_header == "x-hub-signature-256"
+    assert found.signature_scheme == "hmac-sha256"
     assert "s" * 32 not in repr(found)
+    with db.as_service() as conn:
+        conn.execute(
+            "update private.instance_webhook_signing set scheme = 'evolution-jwt' where instance_id = %s", (INSTANCE,)
+        )
+    found = directory.find(INSTANCE)
+    assert found is not None and found.signature_scheme == "evolution-jwt"
     with pytest.raises(psycopg.errors.InsufficientPrivilege), db.as_user({"sub": OWNER, "role": "authenticated"}) as c:
         c.execute("select * from private.instance_webhook_signing")

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from pydantic import SecretStr
 
@@ -79,7 +80,7 @@ def test_signed_instance_accepts_a_valid_signature() -> None:
 
 @pytest.mark.parametrize(
     "signature",
-    [None, "", "sha256=00", sign(TEXT, key="another-key-of-32-characters-xx"), sign(TEXT + b" ")],
+    [None, "", "sha256=00", sign(TEXT, key="another-key-of-32-characters-xyz"), sign(TEXT + b" ")],
 )
 def test_signed_instance_rejects_a_missing_or_wrong_signature(signature: str | None) -> None:
     h = Harness()
@@ -183,4 +184,50 @@ def test_replay_still_applies_the_privacy_gate_and_skips_truncated_entries() -> 
     replay = QuarantineReplayService(quarantine=h.quarantine, instances=h.instances, normalize=fixed, gate=gate)
     results = [(r.outcome, r.reason) for r in replay.replay()]
     assert results == [("ignored", "hidden_contact"), ("skipped", "truncated")]
+    assert h.queue.published == []
+
+
+JWT_INSTANCE = INSTANCE.model_copy(
+    update={
+        "id": "44444444-4444-4444-8444-444444444444",
+        "hmac_key": SecretStr(HMAC_KEY),
+        "signature_scheme": "evolution-jwt",
+    }
+)
+
+
+def evolution_token(key: str = HMAC_KEY, *, iat: float | None = None, **claims: object) -> str:
+    # Evolution 2.3+: {iat, exp = iat + 600, app: "evolution", action: "webhook"}, HS256 with jwt_key
+    issued = int(iat if iat is not None else FakeClock().now().timestamp())
+    payload = {"iat": issued, "exp": issued + 600, "app": "evolution", "action": "webhook", **claims}
+    return "Bearer " + jwt.encode(payload, key, algorithm="HS256")
+
+
+def test_evolution_jwt_key_bearer_token_is_accepted() -> None:
+    h = Harness()
+    h.instances.records[JWT_INSTANCE.id] = JWT_INSTANCE
+    response = h.post(TEXT, JWT_INSTANCE, authorization=evolution_token())
+    assert response.status_code == 200, response.body
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Basic abc",
+        "Bearer not-a-jwt",
+        evolution_token(key="another-key-of-32-characters-xyz"),
+        evolution_token(iat=FakeClock().now().timestamp() - 3600),  # expired an hour ago
+        evolution_token(iat=FakeClock().now().timestamp() + 3600),  # issued in the future
+        evolution_token(action="other"),
+        evolution_token(app="someone-else"),
+    ],
+)
+def test_evolution_jwt_must_be_valid_current_and_for_webhooks(authorization: str | None) -> None:
+    h = Harness()
+    h.instances.records[JWT_INSTANCE.id] = JWT_INSTANCE
+    headers = {"authorization": authorization} if authorization is not None else {}
+    response = h.post(TEXT, JWT_INSTANCE, **headers)
+    assert response.status_code == 401
     assert h.queue.published == []

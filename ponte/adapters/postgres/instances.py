@@ -19,7 +19,8 @@ class PgInstanceDirectory(InstanceDirectory):
         with self._db.as_service() as conn:
             row = conn.execute(
                 "select i.id::text, i.tenant_id::text, i.provider, i.gateway_instance, i.webhook_secret_hash,"
-                " s.hmac_key, coalesce(s.header_name, %s) as signature_header"
+                " s.hmac_key, coalesce(s.header_name, %s) as signature_header,"
+                " coalesce(s.scheme, 'hmac-sha256') as signature_scheme"
                 " from public.whatsapp_instances i"
                 " left join private.instance_webhook_signing s on s.instance_id = i.id"
                 " where i.id = %s",
