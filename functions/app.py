@@ -9,21 +9,25 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from chalice.app import Chalice, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
 from functions.bootstrap import FunctionsContainer, bootstrap
 from ponte import constants as c
+from ponte.adapters.logs import make_logger
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope
+from ponte.domain.hidden import PurgeRequest, SweepResult
+from ponte.services.privacy import PrivacyService
 
 app = Chalice(app_name="ponte-functions")
-logger = Logger(service="ponte-functions")
+logger = make_logger("ponte-functions")
 
 INGEST_QUEUE = os.environ.get(c.INGEST_QUEUE_NAME_ENV, c.DEFAULT_INGEST_QUEUE)
 ANALYZE_QUEUE = os.environ.get(c.ANALYZE_QUEUE_NAME_ENV, c.DEFAULT_ANALYZE_QUEUE)
+PURGE_QUEUE = os.environ.get(c.PURGE_QUEUE_NAME_ENV, c.DEFAULT_PURGE_QUEUE)
+PURGE_RATE_MINUTES = int(os.environ.get(c.PURGE_RATE_MINUTES_ENV, c.DEFAULT_PURGE_RATE_MINUTES))
 
 _container: FunctionsContainer | None = None
 
@@ -83,3 +87,46 @@ def analyze_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.on_sqs_message(queue=ANALYZE_QUEUE, batch_size=2, maximum_batching_window_in_seconds=1)
 def analyze(event: SQSEvent) -> dict[str, Any]:
     return analyze_batch(event.to_dict(), event.context)
+
+
+def privacy() -> PrivacyService:
+    service = container().privacy
+    if service is None:
+        raise RuntimeError("the purge needs the audit hash key (secret store or PONTE_AUDIT_HASH_KEY)")
+    return service
+
+
+def log_sweep(result: SweepResult, actor: str) -> None:
+    """Counts only: never a number, a subject or content."""
+    logger.info("privacy sweep", extra={"actor": actor, "subjects": result.subjects, "deleted": result.deleted.counts})
+
+
+def purge_record(record: SQSRecord) -> None:
+    request = PurgeRequest.model_validate_json(record.body)
+    result = privacy().sweep(request.tenant_id, actor="queue")
+    log_sweep(result, "queue")
+
+
+def purge_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """On-demand purge: each queue message sweeps one tenant's hidden contacts (or every tenant's)."""
+    response = process_partial_response(
+        event=event, record_handler=purge_record, processor=BatchProcessor(EventType.SQS), context=context
+    )
+    return dict(response)
+
+
+@app.on_sqs_message(queue=PURGE_QUEUE, batch_size=1)
+def purge(event: SQSEvent) -> dict[str, Any]:
+    return purge_batch(event.to_dict(), event.context)
+
+
+def scheduled_purge_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    result = privacy().sweep(actor="schedule")
+    log_sweep(result, "schedule")
+    return {"subjects": result.subjects, "deleted": result.deleted.total}
+
+
+@app.schedule(Rate(PURGE_RATE_MINUTES, unit=Rate.MINUTES))
+def scheduled_purge(event: CloudWatchEvent) -> dict[str, Any]:
+    """Every few minutes: purge what in-flight queue messages stored for contacts hidden since."""
+    return scheduled_purge_handler(event.to_dict(), event.context)

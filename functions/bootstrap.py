@@ -8,14 +8,17 @@ from ponte.adapters.leia_labeler import LeiaFastLabeler
 from ponte.adapters.postgres.analysis_store import PgAnalysisStore
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.ingest_store import PgIngestStore
-from ponte.adapters.secrets import read_secret
+from ponte.adapters.secrets import read_secret, secret_store
 from ponte.adapters.sqs import SqsAnalyzeQueue
 from ponte.adapters.worker_client import HttpInferenceClient
 from ponte.domain.breaker import Breaker
 from ponte.ports.analysis import AnalyzeJobQueue, InferenceClient
+from ponte.ports.secrets import SecretStore
 from ponte.services.analyze import AnalyzeService, RetryPolicy
 from ponte.services.ingest import IngestService
+from ponte.services.privacy import PrivacyService
 from ponte.settings import Settings
+from ponte.wiring import privacy_service
 
 
 @dataclass
@@ -24,6 +27,7 @@ class FunctionsContainer:
     db: Database
     ingest: IngestService
     analyze: AnalyzeService
+    privacy: PrivacyService | None = None
 
 
 def worker_token(settings: Settings) -> str | None:
@@ -48,6 +52,7 @@ def bootstrap(
     db: Database | None = None,
     analyze_queue: AnalyzeJobQueue | None = None,
     inference: InferenceClient | None = None,
+    secrets: SecretStore | None = None,
 ) -> FunctionsContainer:
     settings = settings or Settings.from_env()
     if db is None:
@@ -65,5 +70,9 @@ def bootstrap(
         retry=RetryPolicy(base_delay_seconds=settings.analyze_retry_base_seconds),
     )
     return FunctionsContainer(
-        settings=settings, db=db, ingest=IngestService(PgIngestStore(db), analyze_queue), analyze=analyze
+        settings=settings,
+        db=db,
+        ingest=IngestService(PgIngestStore(db), analyze_queue),
+        analyze=analyze,
+        privacy=privacy_service(db, settings, secret_store(settings, secrets)),
     )

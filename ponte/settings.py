@@ -20,6 +20,9 @@ class Settings(BaseModel):
     max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
     jwt_secret: str | None = None
     jwks_url: str | None = None
+    app_secret_name: str | None = None  # the secret-store entry with jwt_secret, audit_hash_key, worker_token
+    audit_hash_key: str | None = None  # only where no secret store is configured (CLI, tests)
+    secrets_max_age: int = c.DEFAULT_SECRETS_MAX_AGE
     log_debug: bool = False
     stage: str = "local"
     worker_url: str | None = None
@@ -41,6 +44,9 @@ class Settings(BaseModel):
             "max_body_bytes": int(env.get(c.MAX_BODY_BYTES_ENV, c.DEFAULT_MAX_BODY_BYTES)),
             "jwt_secret": env.get(c.JWT_SECRET_ENV),
             "jwks_url": env.get(c.JWKS_URL_ENV),
+            "app_secret_name": env.get(c.APP_SECRET_NAME_ENV),
+            "audit_hash_key": env.get(c.AUDIT_HASH_KEY_ENV),
+            "secrets_max_age": int(env.get(c.SECRETS_MAX_AGE_ENV, c.DEFAULT_SECRETS_MAX_AGE)),
             "log_debug": env.get(c.LOG_DEBUG_ENV, "").lower() in {"1", "true", "yes"},
             "stage": env.get(c.STAGE_ENV, "local"),
             "worker_url": env.get(c.WORKER_URL_ENV),

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from chalice.app import Chalice, Response
+import json
+from typing import Any
 
-from ponte.services.exceptions import UnauthorizedError
+from chalice.app import Chalice, Response
+from pydantic import ValidationError
+
+from ponte.domain.hidden import ContactRef
+from ponte.services.exceptions import BadRequestError, ServiceError, UnauthorizedError
 from ponte.services.intake import WebhookRequest
+from ponte.services.privacy import PrivacyService
 from proxy.bootstrap import ProxyContainer, bootstrap
 from proxy.http import api, authenticate, json_response
 
@@ -103,3 +109,59 @@ def suggestion_outcome(suggestion_id: str) -> Response:
     """The agent discards a suggestion (sent ones are recorded by the send path with their final text)."""
     outcome = container().feedback.discard(caller(), suggestion_id, _body())
     return json_response(200, {"id": suggestion_id, "outcome": outcome.value})
+
+
+class PrivacyUnavailableError(ServiceError):
+    status_code = 503
+    code = "privacy_unavailable"
+
+
+def privacy() -> PrivacyService:
+    service = container().privacy
+    if service is None:  # no audit key in the secret store: refuse rather than audit in clear
+        raise PrivacyUnavailableError("privacy actions are not configured")
+    return service
+
+
+def contact_ref() -> ContactRef:
+    """The JSON body of a hide / unhide / erase request: ``{phone | jid | contact_id, tenant_id?}``."""
+    request = app.current_request
+    raw: Any = request.raw_body if request is not None else b""
+    try:
+        body = json.loads(raw or b"{}")
+        return ContactRef.model_validate(body)
+    except (ValueError, ValidationError) as exc:
+        reason = "give exactly one of phone, jid or contact_id (and optionally tenant_id)"
+        raise BadRequestError(reason, code="invalid_contact") from exc
+
+
+@app.route("/contacts/hide", methods=["POST"])
+@api
+def hide_contact() -> Response:
+    """Ocultar do CRM: purge every trace of the contact in the tenant now, and drop it from now on."""
+    claims = caller()
+    return json_response(200, privacy().hide(claims, contact_ref()))
+
+
+@app.route("/contacts/unhide", methods=["POST"])
+@api
+def unhide_contact() -> Response:
+    claims = caller()
+    return json_response(200, privacy().unhide(claims, contact_ref()))
+
+
+@app.route("/contacts/hidden", methods=["GET"])
+@api
+def hidden_contacts() -> Response:
+    claims = caller()
+    request = app.current_request
+    tenant_id = (request.query_params or {}).get("tenant_id") if request is not None else None
+    return json_response(200, privacy().hidden(claims, tenant_id))
+
+
+@app.route("/contacts/erase", methods=["POST"])
+@api
+def erase_contact() -> Response:
+    """Erasure on request (LGPD): the same purge and audit, without hiding the contact."""
+    claims = caller()
+    return json_response(200, privacy().erase(claims, contact_ref()))

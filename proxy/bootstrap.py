@@ -13,16 +13,20 @@ from ponte.adapters.postgres.feedback import PgFeedbackStore
 from ponte.adapters.postgres.instances import PgInstanceDirectory
 from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.postgres.quarantine import PgQuarantineStore
+from ponte.adapters.secrets import JWT_SECRET, app_secret, secret_store
 from ponte.adapters.sqs import SqsEventQueue
 from ponte.domain.outcomes import Normalized
 from ponte.ports.clock import Clock
 from ponte.ports.queue import EventQueue
+from ponte.ports.secrets import SecretStore
 from ponte.services.accounts import AccountService
 from ponte.services.feedback import FeedbackService
 from ponte.services.gate import EventGate
 from ponte.services.intake import IntakeService
+from ponte.services.privacy import PrivacyService
 from ponte.services.quarantine_replay import QuarantineReplayService
 from ponte.settings import Settings
+from ponte.wiring import privacy_service
 from proxy import providers
 
 
@@ -35,6 +39,7 @@ class ProxyContainer:
     accounts: AccountService
     verifier: JwtVerifier | None
     feedback: FeedbackService
+    privacy: PrivacyService | None
 
 
 def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
@@ -42,9 +47,14 @@ def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
 
 
 def bootstrap(
-    settings: Settings | None = None, *, db: Database | None = None, queue: EventQueue | None = None
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    queue: EventQueue | None = None,
+    secrets: SecretStore | None = None,
 ) -> ProxyContainer:
     settings = settings or Settings.from_env()
+    secrets = secret_store(settings, secrets)
     if db is None:
         if not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set")
@@ -70,14 +80,18 @@ def bootstrap(
         gate=EventGate(privacy=privacy, queue=queue, clock=Clock()),
     )
     verifier = None
-    if settings.jwt_secret or settings.jwks_url:
-        verifier = JwtVerifier(hs256_secret=settings.jwt_secret, jwks_url=settings.jwks_url)
+    jwt_secret = settings.jwt_secret or app_secret(settings, secrets, JWT_SECRET)
+    if jwt_secret or settings.jwks_url:
+        verifier = JwtVerifier(hs256_secret=jwt_secret, jwks_url=settings.jwks_url)
+    memberships = PgMembershipReader(db)
+    privacy_actions = privacy_service(db, settings, secrets)
     return ProxyContainer(
         settings=settings,
         db=db,
         intake=intake,
         quarantine_replay=replay,
-        accounts=AccountService(PgMembershipReader(db)),
+        accounts=AccountService(memberships),
         verifier=verifier,
         feedback=FeedbackService(PgFeedbackStore(db)),
+        privacy=privacy_actions,
     )

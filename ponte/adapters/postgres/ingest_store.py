@@ -27,6 +27,17 @@ _STATUS_ORDER = [
 ]
 
 
+def ingest_allowed(conn: psycopg.Connection[Any], tenant_id: str, event: MessageEvent) -> bool:
+    """Defence in depth behind the intake gate, inside the storing transaction: False when the
+    chat or the sender is hidden. Holds the tenant's privacy lock shared until commit, so a
+    concurrent hide either sees this message committed (and purges it) or is seen here."""
+    identities = {event.chat.key, *event.chat.aliases}
+    if event.sender is not None:
+        identities |= {event.sender.key, *event.sender.aliases}
+    row = conn.execute("select private.ingest_allowed(%s, %s) as allowed", (tenant_id, sorted(identities))).fetchone()
+    return bool(row and row["allowed"])
+
+
 class PgIngestStore(IngestStore):
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -35,6 +46,8 @@ class PgIngestStore(IngestStore):
         if event.kind in (MessageKind.EDITED, MessageKind.REVOKED):
             return SavedMessage(stored=self._apply_to_target(tenant_id, instance_id, event))
         with self._db.as_service(tenant_id) as conn:
+            if not ingest_allowed(conn, tenant_id, event):
+                return False
             name = event.push_name if event.direction.value == "in" else None
             contact = resolve_contact(conn, tenant_id, event.chat, name)
             contact_id, chat_key = contact.id, contact.key

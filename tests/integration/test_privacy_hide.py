@@ -1,0 +1,217 @@
+"""Hide, unhide, erase and sweep on real PostgreSQL: every alias, every table, one tenant only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from ponte.adapters.postgres.privacy import PgPrivacySettings
+from ponte.domain.hidden import ContactRef, subject_hash
+from ponte.domain.identity import identity_from_jid
+from ponte.services.exceptions import BadRequestError, ForbiddenError
+from tests.support.privacy import (
+    ADMIN,
+    AGENT,
+    AUDIT_KEY,
+    BYSTANDER_JID,
+    INSTANCE,
+    LEGACY_JID,
+    LID,
+    MODERN_JID,
+    OTHER_INSTANCE,
+    OTHER_OWNER,
+    OTHER_TENANT,
+    OWNER,
+    PHONE,
+    TENANT,
+    Wired,
+    claims,
+    contact_rows,
+    every_form,
+    message,
+    seed,
+    wire,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def w(db_dsn: str) -> Iterator[Wired]:
+    seed(db_dsn)
+    wired = wire(db_dsn)
+    try:
+        yield wired
+    finally:
+        wired.db.close()
+
+
+def ingest_everywhere(w: Wired) -> None:
+    """The person writes to both tenants under every form; a bystander writes to tenant A."""
+    for n, chat in enumerate(every_form()):
+        assert w.store.save_message(TENANT, INSTANCE, message(f"A{n}", chat))
+        assert w.store.save_message(OTHER_TENANT, OTHER_INSTANCE, message(f"B{n}", chat))
+    assert w.store.save_message(TENANT, INSTANCE, message("X1", identity_from_jid(BYSTANDER_JID)))
+    with psycopg.connect(w.dsn) as conn:
+        conn.execute(
+            "insert into public.customers (tenant_id, external_id, name, phone_e164) values (%s, 'erp-1', 'F', %s)",
+            (TENANT, PHONE),
+        )
+        conn.execute(
+            "insert into public.proxy_diagnostics (tenant_id, route, outcome, detail) values"
+            " (%s, 'r', 'rejected', %s), (%s, 'r', 'accepted', %s)",
+            (TENANT, json.dumps({"chat": LEGACY_JID}), TENANT, json.dumps({"provider": "evolution"})),
+        )
+
+
+def test_hide_deletes_every_trace_across_aliases_in_that_tenant_only(w: Wired) -> None:
+    # GIVEN the person's messages under three forms in two tenants
+    ingest_everywhere(w)
+    before = contact_rows(w, TENANT)
+    assert before["messages"] == 3 and before["contact_aliases"] == 3 and before["contacts"] == 1
+    # WHEN the owner of tenant A hides them by the typed national number
+    result = w.service.hide(claims(OWNER), ContactRef(phone="(11) 98765-0001"))
+    # THEN nothing of them remains in A, tenant B and the bystander are untouched
+    assert result.contact == PHONE and result.tenant_id == TENANT
+    assert set(contact_rows(w, TENANT).values()) == {0}
+    assert contact_rows(w, OTHER_TENANT)["messages"] == 3
+    assert w.count("select count(*) from public.messages where tenant_id = %s", TENANT) == 1
+    assert w.count("select count(*) from public.customers where tenant_id = %s", TENANT) == 0
+    assert w.count("select count(*) from public.proxy_diagnostics where tenant_id = %s", TENANT) == 1
+    counts = result.deleted.counts
+    assert counts["public.messages"] == 3
+    assert counts["public.contacts"] == 1
+    assert counts["public.contact_aliases"] >= 3  # the three JIDs (and the key, as the store records it)
+    assert counts["public.customers"] == 1
+    assert counts["public.proxy_diagnostics"] == 1
+    assert result.deleted.total == sum(counts.values())
+
+
+def test_hidden_list_holds_every_form_and_the_gates_drop_them(w: Wired) -> None:
+    ingest_everywhere(w)
+    w.service.hide(claims(ADMIN), ContactRef(jid=LEGACY_JID))
+    listed = w.service.hidden(claims(OWNER), None)
+    assert [c.key for c in listed.contacts] == [PHONE]
+    forms = set(listed.contacts[0].forms)
+    assert {PHONE, MODERN_JID, LEGACY_JID, LID, "5511987650001@c.us"} <= forms
+    # the intake gate (proxy) sees every form as hidden, the @lid learned from the aliases included
+    gate = PgPrivacySettings(w.db)
+    for form in (PHONE, MODERN_JID, LEGACY_JID, LID):
+        assert gate.is_hidden(TENANT, [form]), form
+    assert not gate.is_hidden(OTHER_TENANT, [PHONE])
+    # the store refuses, inside its transaction, every form, the bare @lid included
+    for n, chat in enumerate([*every_form(), identity_from_jid(LID)]):
+        assert w.store.save_message(TENANT, INSTANCE, message(f"late{n}", chat)) is False
+    assert set(contact_rows(w, TENANT).values()) == {0}
+    # tenant B still stores the person
+    assert w.store.save_message(OTHER_TENANT, OTHER_INSTANCE, message("B9", every_form()[0]))
+
+
+def test_audit_records_who_when_counts_and_a_keyed_hash_never_the_number(w: Wired) -> None:
+    ingest_everywhere(w)
+    w.service.hide(claims(OWNER), ContactRef(phone=PHONE))
+    with psycopg.connect(w.dsn) as conn:
+        rows = conn.execute(
+            "select action, actor_user_id::text, actor, subject_hash, counts, total, occurred_at"
+            " from public.privacy_audit where tenant_id = %s",
+            (TENANT,),
+        ).fetchall()
+    assert len(rows) == 1
+    action, actor_id, actor, digest, counts, total, occurred_at = rows[0]
+    assert (action, actor_id, actor) == ("hide", OWNER, "user")
+    assert digest == subject_hash(AUDIT_KEY, PHONE)
+    assert counts["public.messages"] == 3 and total >= 8 and occurred_at is not None
+    text = json.dumps([str(v) for v in rows[0]])
+    for needle in ("5511987650001", "551187650001", "87650001", "123456789012345", "oi, tudo bem"):
+        assert needle not in text
+
+
+def test_only_owners_and_admins_hide_and_read_the_list(w: Wired) -> None:
+    ingest_everywhere(w)
+    with pytest.raises(ForbiddenError):
+        w.service.hide(claims(AGENT), ContactRef(phone=PHONE))
+    with pytest.raises(ForbiddenError):
+        w.service.hidden(claims(AGENT), TENANT)
+    # an owner of another tenant naming tenant A
+    with pytest.raises(ForbiddenError):
+        w.service.hide(claims(OTHER_OWNER), ContactRef(phone=PHONE, tenant_id=TENANT))
+    assert contact_rows(w, TENANT)["messages"] == 3
+
+
+def test_the_database_refuses_a_hide_from_an_agent_even_past_the_service(w: Wired) -> None:
+    ingest_everywhere(w)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), w.db.as_user(claims(AGENT)) as conn:
+        conn.execute("select private.hide_contact(%s, %s, %s, 'h')", (TENANT, PHONE, [PHONE]))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), w.db.as_user(claims(OWNER)) as conn:
+        conn.execute("select private.purge_contact_data(%s, %s)", (TENANT, [PHONE]))
+    assert contact_rows(w, TENANT)["messages"] == 3
+
+
+def test_unhide_lets_the_person_back_in(w: Wired) -> None:
+    ingest_everywhere(w)
+    w.service.hide(claims(OWNER), ContactRef(phone=PHONE))
+    result = w.service.unhide(claims(ADMIN), ContactRef(jid=MODERN_JID))
+    assert result.was_hidden is True
+    assert w.service.hidden(claims(OWNER), TENANT).contacts == ()
+    assert w.store.save_message(TENANT, INSTANCE, message("back", identity_from_jid(LID)))
+    assert w.service.unhide(claims(ADMIN), ContactRef(phone=PHONE)).was_hidden is False
+    with psycopg.connect(w.dsn) as conn:
+        actions = [r[0] for r in conn.execute("select action from public.privacy_audit order by id")]
+    assert actions == ["hide", "unhide"]
+
+
+def test_erase_purges_by_contact_id_without_hiding(w: Wired) -> None:
+    ingest_everywhere(w)
+    with psycopg.connect(w.dsn) as conn:
+        contact_id = conn.execute(
+            "select id::text from public.contacts where tenant_id = %s and phone_e164 = %s", (TENANT, PHONE)
+        ).fetchone()[0]  # type: ignore[index]
+    result = w.service.erase(claims(ADMIN), ContactRef(contact_id=contact_id))
+    assert result.action == "erase" and result.deleted.counts["public.messages"] == 3
+    assert set(contact_rows(w, TENANT).values()) == {0}
+    assert w.service.hidden(claims(OWNER), TENANT).contacts == ()
+    # not hidden: the person may write again
+    assert w.store.save_message(TENANT, INSTANCE, message("again", every_form()[0]))
+
+
+def test_bad_references_are_clear_errors(w: Wired) -> None:
+    with pytest.raises(BadRequestError) as exc:
+        w.service.hide(claims(OWNER), ContactRef(phone="12"))
+    assert exc.value.code == "invalid_contact"
+    with pytest.raises(BadRequestError):
+        w.service.hide(claims(OWNER), ContactRef(jid="120363025246125486@g.us"))
+
+
+def test_sweep_purges_what_slipped_past_the_guard(w: Wired) -> None:
+    ingest_everywhere(w)
+    w.service.hide(claims(OWNER), ContactRef(phone=PHONE))
+    # GIVEN a writer without the guard stores the person again (as an in-flight message would)
+    with psycopg.connect(w.dsn) as conn:
+        conn.execute(
+            "insert into public.contacts (id, tenant_id, identity_key, phone_e164)"
+            " values ('00000000-0000-4000-8000-00000000ff01', %s, %s, %s)",
+            (TENANT, PHONE, PHONE),
+        )
+        conv = conn.execute(
+            "insert into public.conversations (tenant_id, instance_id, contact_id, chat_key)"
+            " values (%s, %s, '00000000-0000-4000-8000-00000000ff01', %s) returning id",
+            (TENANT, INSTANCE, PHONE),
+        ).fetchone()[0]  # type: ignore[index]
+        conn.execute(
+            "insert into public.messages (tenant_id, instance_id, conversation_id, contact_id, chat_key,"
+            " provider_message_id, direction, kind, body, occurred_at)"
+            " values (%s, %s, %s, '00000000-0000-4000-8000-00000000ff01', %s, 'slip', 'in', 'text', 'x', now())",
+            (TENANT, INSTANCE, conv, PHONE),
+        )
+    # WHEN the sweep runs THEN it is gone, and audited as a sweep
+    result = w.service.sweep(actor="schedule")
+    assert result.subjects == 1
+    assert result.deleted.counts["public.messages"] == 1
+    assert set(contact_rows(w, TENANT).values()) == {0}
+    assert w.service.sweep().deleted.total == 0  # nothing left: no new audit row
+    with psycopg.connect(w.dsn) as conn:
+        actions = [r[0] for r in conn.execute("select action from public.privacy_audit order by id")]
+    assert actions == ["hide", "sweep"]
