@@ -7,7 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo up test lint typecheck pytest clean
+.PHONY: demo up test lint typecheck pytest clean pgtap
+
+# pgTAP (the RLS matrix) must match the major version of the PostgreSQL binaries the tests run.
+PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +34,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy ponte proxy functions tests
 
-pytest: $(STAMP)
+# Installs pgTAP with apt-get when it is missing and we run as root; otherwise says what to install.
+pgtap:
+	@if [ -n "$(PG_MAJOR)" ] && [ ! -f /usr/share/postgresql/$(PG_MAJOR)/extension/pgtap.control ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$(PG_MAJOR)-pgtap >/dev/null; \
+	  else \
+	    echo "pgTAP is missing: sudo apt-get install postgresql-$(PG_MAJOR)-pgtap"; exit 1; \
+	  fi; \
+	fi
+
+pytest: $(STAMP) pgtap
 	$(BIN)/pytest
 
 # The test command: lint, types, and the whole suite on real PostgreSQL.

@@ -155,7 +155,8 @@ def unhide_contact() -> Response:
 def hidden_contacts() -> Response:
     claims = caller()
     request = app.current_request
-    tenant_id = (request.query_params or {}).get("tenant_id") if request is not None else None
+    params: dict[str, str] = dict(request.query_params or {}) if request is not None else {}
+    tenant_id = params.get("tenant_id")
     return json_response(200, privacy().hidden(claims, tenant_id))
 
 

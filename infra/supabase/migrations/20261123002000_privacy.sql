@@ -43,13 +43,12 @@ insert into private.contact_data (relation, exempt_reason) values
   ('public.privacy_audit', 'keyed hashes and counts only, never a number or content');
 
 -- Realtime broadcast rows (Supabase's realtime.messages; the local compat layer's copy):
--- the message and conversation events of the contact, on the tenant and conversation topics.
+-- everything on the contact's conversation topics, and the tenant-topic events whose payload
+-- names the contact (message_* and conversation_* payloads all carry contact_id).
 insert into private.contact_data (relation, predicate, purge_order)
 select 'realtime.messages',
-  '(topic = any(array(select ''conversation:'' || c::text from unnest($4) c)))'
-  ' or (topic like ''tenant:'' || $1::text || ''%'''
-  ' and (payload ->> ''contact_id'' = any($2::text[]) or payload ->> ''conversation_id'' = any($4::text[])'
-  ' or payload ->> ''id'' = any($4::text[])))',
+  'topic = any(array(select ''conversation:'' || c::text from unnest($4) c))'
+  ' or (topic = ''tenant:'' || $1::text and payload ->> ''contact_id'' = any($2::text[]))',
   90
 where to_regclass('realtime.messages') is not null;
 
@@ -158,7 +157,7 @@ language sql immutable set search_path = '' as $$
 $$;
 
 -- Deletes every registered trace of the identities in the tenant and returns
--- {"counts": {relation: rows}, "total": n, "identities": [every form found]}.
+-- {"counts": {relation: rows}, "total": n, "identities": [every form found], "timings_ms": {relation: ms}}.
 -- Internal: called by the authorized wrappers below, never granted to API roles.
 create or replace function private.purge_contact_data(p_tenant uuid, p_identities text[]) returns jsonb
 language plpgsql volatile security definer set search_path = '' as $$
@@ -168,6 +167,8 @@ declare
   n bigint;
   total bigint := 0;
   counts jsonb := '{}'::jsonb;
+  timings jsonb := '{}'::jsonb;
+  started timestamptz;
   patterns text[];
 begin
   perform pg_advisory_xact_lock(private.privacy_lock_key(p_tenant));
@@ -178,13 +179,17 @@ begin
     from private.contact_data d where d.predicate is not null order by d.purge_order, d.relation
   loop
     continue when r.rel is null;  -- e.g. realtime.messages on a database without Realtime
+    started := clock_timestamp();
     execute format('delete from %s where %s', r.rel::text, r.predicate)
       using p_tenant, closure.contact_ids, closure.identities, closure.conversation_ids, patterns;
     get diagnostics n = row_count;
     counts := counts || jsonb_build_object(r.relation, n);
+    timings := timings || jsonb_build_object(r.relation, round(extract(epoch from clock_timestamp() - started) * 1000, 1));
     total := total + n;
   end loop;
-  return jsonb_build_object('counts', counts, 'total', total, 'identities', to_jsonb(closure.identities));
+  return jsonb_build_object(
+    'counts', counts, 'total', total, 'identities', to_jsonb(closure.identities), 'timings_ms', timings
+  );
 end;
 $$;
 

@@ -1,0 +1,222 @@
+"""The row-level security matrix, as data: for every public table, which roles may select,
+insert, update and delete a row of tenant A. A new table joins by adding one ``Table`` row.
+
+Roles: ``anon``; ``nonmember`` (authenticated, owner of ANOTHER tenant); ``agent``, ``admin``
+and ``owner`` of tenant A; ``service_role``. Every case is one pgTAP assertion (see
+test_rls_matrix.py): the operation runs as the role with its JWT claims, PostgREST style,
+inside a subtransaction that is rolled back, so the cases never see each other's writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ROLES = ("anon", "nonmember", "agent", "admin", "owner", "service_role")
+OPS = ("select", "insert", "update", "delete")
+
+TENANT_A = "00000000-0000-4000-8000-00000000aa01"
+TENANT_B = "00000000-0000-4000-8000-00000000bb01"
+OWNER = "00000000-0000-4000-8000-00000000aa02"
+ADMIN = "00000000-0000-4000-8000-00000000aa03"
+AGENT = "00000000-0000-4000-8000-00000000aa04"
+NONMEMBER = "00000000-0000-4000-8000-00000000bb02"  # owner of tenant B
+NEWBIE = "00000000-0000-4000-8000-00000000aa05"  # a user with no membership yet
+INSTANCE = "00000000-0000-4000-8000-00000000aa06"
+CONTACT = "00000000-0000-4000-8000-00000000aa07"
+CONVERSATION = "00000000-0000-4000-8000-00000000aa08"
+MESSAGE = "00000000-0000-4000-8000-00000000aa09"
+CUSTOMER = "00000000-0000-4000-8000-00000000aa0a"
+
+USERS = {"nonmember": NONMEMBER, "agent": AGENT, "admin": ADMIN, "owner": OWNER}
+
+MEMBERS = frozenset({"agent", "admin", "owner"})
+ADMINS = frozenset({"admin", "owner"})
+OWNERS = frozenset({"owner"})
+NOBODY: frozenset[str] = frozenset()
+
+# Tenant A with its three members, tenant B with its owner, and one row of every table in A.
+WORLD = f"""
+insert into auth.users (id, email) values
+  ('{OWNER}', 'owner@a.test'), ('{ADMIN}', 'admin@a.test'), ('{AGENT}', 'agent@a.test'),
+  ('{NONMEMBER}', 'owner@b.test'), ('{NEWBIE}', 'new@a.test');
+insert into public.tenants (id, name) values ('{TENANT_A}', 'A'), ('{TENANT_B}', 'B');
+insert into public.memberships (tenant_id, user_id, role) values
+  ('{TENANT_A}', '{OWNER}', 'owner'), ('{TENANT_A}', '{ADMIN}', 'admin'), ('{TENANT_A}', '{AGENT}', 'agent'),
+  ('{TENANT_B}', '{NONMEMBER}', 'owner');
+insert into public.whatsapp_instances (id, tenant_id, provider, gateway_instance, webhook_secret_hash)
+  values ('{INSTANCE}', '{TENANT_A}', 'evolution', 'a', 'h');
+insert into public.contacts (id, tenant_id, identity_key, phone_e164)
+  values ('{CONTACT}', '{TENANT_A}', '+5511987650001', '+5511987650001');
+insert into public.contact_aliases (tenant_id, alias, contact_id)
+  values ('{TENANT_A}', '5511987650001@s.whatsapp.net', '{CONTACT}');
+insert into public.conversations (id, tenant_id, instance_id, contact_id, chat_key)
+  values ('{CONVERSATION}', '{TENANT_A}', '{INSTANCE}', '{CONTACT}', '+5511987650001');
+insert into public.messages (id, tenant_id, instance_id, conversation_id, contact_id, chat_key,
+  provider_message_id, direction, kind, body, occurred_at)
+  values ('{MESSAGE}', '{TENANT_A}', '{INSTANCE}', '{CONVERSATION}', '{CONTACT}', '+5511987650001',
+  'M1', 'in', 'text', 'oi', now());
+insert into public.proxy_diagnostics (tenant_id, instance_id, route, outcome)
+  values ('{TENANT_A}', '{INSTANCE}', 'POST /webhooks', 'accepted');
+insert into public.customers (id, tenant_id, external_id, name) values ('{CUSTOMER}', '{TENANT_A}', 'erp-1', 'C');
+insert into public.privacy_audit (tenant_id, action, actor, subject_hash) values ('{TENANT_A}', 'hide', 'user', 'x');
+"""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: str  # identifies the fixture row of tenant A
+    insert: str  # a new row of tenant A
+    update_set: str  # a harmless assignment
+    allowed: dict[str, frozenset[str]] = field(default_factory=dict)  # op -> roles (service_role always)
+
+    def sql(self, op: str) -> str:
+        if op == "select":
+            return f"select 1 from {self.name} where {self.key}"
+        if op == "insert":
+            return self.insert
+        if op == "update":
+            return f"update {self.name} set {self.update_set} where {self.key}"
+        return f"delete from {self.name} where {self.key}"
+
+    def may(self, role: str, op: str) -> bool:
+        return role == "service_role" or role in self.allowed.get(op, NOBODY)
+
+
+def _rw(select: frozenset[str], write: frozenset[str]) -> dict[str, frozenset[str]]:
+    return {"select": select, "insert": write, "update": write, "delete": write}
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "public.tenants",
+        f"id = '{TENANT_A}'",
+        "insert into public.tenants (name) values ('new')",
+        "settings = settings",
+        {"select": MEMBERS, "update": ADMINS},  # tenants are created by the service
+    ),
+    Table(
+        "public.memberships",
+        f"tenant_id = '{TENANT_A}' and user_id = '{AGENT}'",
+        f"insert into public.memberships (tenant_id, user_id, role) values ('{TENANT_A}', '{NEWBIE}', 'agent')",
+        "role = role",
+        _rw(MEMBERS, OWNERS),
+    ),
+    Table(
+        "public.whatsapp_instances",
+        f"id = '{INSTANCE}'",
+        "insert into public.whatsapp_instances (tenant_id, provider, gateway_instance, webhook_secret_hash)"
+        f" values ('{TENANT_A}', 'wppconnect', 'b', 'h')",
+        "status = status",
+        _rw(MEMBERS, ADMINS),
+    ),
+    Table(
+        "public.contacts",
+        f"id = '{CONTACT}'",
+        f"insert into public.contacts (tenant_id, identity_key) values ('{TENANT_A}', '+5511987650002')",
+        "display_name = display_name",
+        _rw(MEMBERS, MEMBERS),
+    ),
+    Table(
+        "public.contact_aliases",
+        f"tenant_id = '{TENANT_A}' and alias = '5511987650001@s.whatsapp.net'",
+        "insert into public.contact_aliases (tenant_id, alias, contact_id)"
+        f" values ('{TENANT_A}', 'x@lid', '{CONTACT}')",
+        "alias = alias",
+        _rw(MEMBERS, MEMBERS),
+    ),
+    Table(
+        "public.conversations",
+        f"id = '{CONVERSATION}'",
+        "insert into public.conversations (tenant_id, instance_id, contact_id, chat_key)"
+        f" values ('{TENANT_A}', '{INSTANCE}', '{CONTACT}', 'other')",
+        "priority = 'high'",
+        _rw(MEMBERS, MEMBERS),
+    ),
+    Table(
+        "public.messages",
+        f"id = '{MESSAGE}'",
+        "insert into public.messages (tenant_id, instance_id, conversation_id, contact_id, chat_key,"
+        " provider_message_id, direction, kind, body, occurred_at)"
+        f" values ('{TENANT_A}', '{INSTANCE}', '{CONVERSATION}', '{CONTACT}', '+5511987650001', 'M2', 'out', 'text',"
+        " 'olá', now())",
+        "status = 'read'",
+        _rw(MEMBERS, MEMBERS),
+    ),
+    Table(
+        "public.proxy_diagnostics",
+        f"tenant_id = '{TENANT_A}'",
+        f"insert into public.proxy_diagnostics (tenant_id, route, outcome) values ('{TENANT_A}', 'r', 'accepted')",
+        "outcome = outcome",
+        {"select": ADMINS},  # written by the proxy as the service
+    ),
+    Table(
+        "public.customers",
+        f"id = '{CUSTOMER}'",
+        f"insert into public.customers (tenant_id, external_id, name) values ('{TENANT_A}', 'erp-2', 'D')",
+        "name = name",
+        _rw(MEMBERS, ADMINS),
+    ),
+    Table(
+        "public.privacy_audit",
+        f"tenant_id = '{TENANT_A}'",
+        "insert into public.privacy_audit (tenant_id, action, actor, subject_hash)"
+        f" values ('{TENANT_A}', 'erase', 'user', 'y')",
+        "total = total",
+        {"select": ADMINS},  # written only by the privacy functions
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A privileged action beyond plain table access, with the roles allowed to do it."""
+
+    name: str
+    sql: str
+    allowed: frozenset[str]  # taken literally: service_role is listed where it may
+
+    def may(self, role: str) -> bool:
+        return role in self.allowed
+
+
+SERVICE = frozenset({"service_role"})
+
+ACTIONS: tuple[Action, ...] = (
+    Action(
+        "change the hidden list (tenants.settings)",
+        "update public.tenants set settings = jsonb_set(settings, '{hidden_contacts}', '[\"+5511987650009\"]')"
+        f" where id = '{TENANT_A}'",
+        ADMINS | SERVICE,
+    ),
+    Action(
+        "hide a contact",
+        f"select private.hide_contact('{TENANT_A}', '+5511987650001', array['+5511987650001'], 'h')",
+        ADMINS | SERVICE,
+    ),
+    Action(
+        "erase a contact",
+        f"select private.erase_contact('{TENANT_A}', '+5511987650001', array['+5511987650001'], 'h')",
+        ADMINS | SERVICE,
+    ),
+    Action(
+        "unhide a contact",
+        f"select private.unhide_contact('{TENANT_A}', '+5511987650001', array['+5511987650001'], 'h')",
+        ADMINS | SERVICE,
+    ),
+    Action(
+        "purge without the audit (internal)",
+        f"select private.purge_contact_data('{TENANT_A}', array['+5511987650001'])",
+        NOBODY,
+    ),
+    Action(
+        "sweep a hidden subject",
+        f"select private.sweep_hidden_subject('{TENANT_A}', '+5511987650001', 'h', 'queue')",
+        SERVICE,
+    ),
+    Action(
+        "check the ingest guard",
+        f"select private.ingest_allowed('{TENANT_A}', array['+5511987650001'])",
+        SERVICE,
+    ),
+)
