@@ -8,7 +8,7 @@ from ponte.adapters.leia_labeler import LeiaFastLabeler
 from ponte.adapters.postgres.analysis_store import PgAnalysisStore
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.ingest_store import PgIngestStore
-from ponte.adapters.secrets import read_secret, secret_store
+from ponte.adapters.secrets import WORKER_TOKEN, app_secret, read_secret, secret_store
 from ponte.adapters.sqs import SqsAnalyzeQueue
 from ponte.adapters.worker_client import HttpInferenceClient
 from ponte.domain.breaker import Breaker
@@ -30,17 +30,18 @@ class FunctionsContainer:
     privacy: PrivacyService | None = None
 
 
-def worker_token(settings: Settings) -> str | None:
-    """The worker's bearer token: from the secret store when a secret is named, else the local setting."""
+def worker_token(settings: Settings, secrets: SecretStore | None = None) -> str | None:
+    """The worker's bearer token: its own secret when one is named, the local setting, or the
+    ``worker_token`` field of the application secret."""
     if settings.worker_token_secret:
         return read_secret(settings.worker_token_secret)
-    return settings.worker_token
+    return settings.worker_token or app_secret(settings, secrets, WORKER_TOKEN)
 
 
-def build_inference(settings: Settings) -> InferenceClient | None:
+def build_inference(settings: Settings, secrets: SecretStore | None = None) -> InferenceClient | None:
     if not settings.worker_url:
         return None
-    token = worker_token(settings)
+    token = worker_token(settings, secrets)
     if not token:
         raise RuntimeError("PONTE_WORKER_URL is set but no worker token (PONTE_WORKER_TOKEN_SECRET)")
     return HttpInferenceClient(settings.worker_url, token, read_timeout=settings.worker_timeout_seconds)
@@ -55,6 +56,7 @@ def bootstrap(
     secrets: SecretStore | None = None,
 ) -> FunctionsContainer:
     settings = settings or Settings.from_env()
+    secrets = secret_store(settings, secrets)
     if db is None:
         if not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set")
@@ -63,7 +65,7 @@ def bootstrap(
         analyze_queue = SqsAnalyzeQueue(settings.analyze_queue_url)
     analyze = AnalyzeService(
         store=PgAnalysisStore(db),
-        inference=inference or build_inference(settings),
+        inference=inference or build_inference(settings, secrets),
         fast=LeiaFastLabeler(),
         queue=analyze_queue,
         breaker=Breaker(failure_threshold=settings.breaker_failures, reset_after=settings.breaker_reset_seconds),
@@ -74,5 +76,5 @@ def bootstrap(
         db=db,
         ingest=IngestService(PgIngestStore(db), analyze_queue),
         analyze=analyze,
-        privacy=privacy_service(db, settings, secret_store(settings, secrets)),
+        privacy=privacy_service(db, settings, secrets),
     )

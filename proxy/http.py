@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -16,9 +15,10 @@ from chalice.app import Request, Response
 from pydantic import BaseModel
 
 from ponte.adapters.jwt_verifier import InvalidTokenError, JwtVerifier, bearer_token
+from ponte.adapters.logs import make_logger
 from ponte.services.exceptions import ServiceError, UnauthorizedError
 
-logger = logging.getLogger(__name__)
+logger = make_logger("ponte-proxy")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -14,7 +14,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
-from ponte.adapters.logs import register_secret_values
+from ponte.adapters.logs import install_secret_redaction, register_secret_values
 from ponte.ports.secrets import SecretNotFoundError, SecretStore
 from ponte.settings import Settings
 
@@ -36,6 +36,7 @@ class PowertoolsSecretStore(SecretStore):
         # follows the endpoint this store was built for.
         self._provider = parameters.SecretsProvider(boto3_client=client or boto3.client("secretsmanager"))
         self._max_age = max_age
+        install_secret_redaction()  # before the first read: botocore may log the response
 
     def get(self, name: str) -> Mapping[str, str]:
         try:

@@ -32,6 +32,16 @@ def sqs_client(endpoint_url: str) -> Any:
     )
 
 
+def secretsmanager_client(endpoint_url: str) -> Any:
+    return boto3.client(
+        "secretsmanager",
+        endpoint_url=endpoint_url,
+        region_name=LOCAL_REGION,
+        aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
+    )
+
+
 def create_queues(
     client: Any,
     names: tuple[str, ...] = QUEUES,

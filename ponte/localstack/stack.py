@@ -25,34 +25,68 @@ from functions.bootstrap import bootstrap as functions_bootstrap
 from ponte import constants as c
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.migrate import migrate
+from ponte.adapters.secrets import (
+    AUDIT_HASH_KEY,
+    GATEWAY_API_KEY,
+    JWT_SECRET,
+    WEBHOOK_SECRET,
+    WORKER_TOKEN,
+    PowertoolsSecretStore,
+    put_secret,
+)
 from ponte.adapters.sqs import SqsAnalyzeQueue, SqsEventQueue
 from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.pgcluster import PgCluster, free_port
 from ponte.localstack.poller import QueuePoller
 from ponte.localstack.seed import Seeded, seed_demo
-from ponte.localstack.sqs import LOCAL_CREDENTIALS, LOCAL_REGION, MotoServer, create_queues, sqs_client
+from ponte.localstack.sqs import (
+    LOCAL_CREDENTIALS,
+    LOCAL_REGION,
+    MotoServer,
+    create_queues,
+    secretsmanager_client,
+    sqs_client,
+)
 from ponte.localstack.worker import WorkerProcess, worker_installed
 from ponte.settings import Settings
 from proxy.bootstrap import bootstrap as proxy_bootstrap
 
 DEFAULT_STATE_DIR = Path(os.environ.get("PONTE_STATE_DIR", ".ponte"))
+APP_SECRET_NAME = "ponte/local/app"
 
 
 @dataclass
 class LocalSecrets:
     jwt_secret: str
     demo_webhook_secret: str
+    audit_hash_key: str
+    worker_token: str
+    demo_gateway_api_key: str
 
     @classmethod
     def load_or_create(cls, state_dir: Path) -> LocalSecrets:
+        """Generated on first start (and any field an older file lacks); kept in a mode-600 file."""
         path = state_dir / "local-secrets.json"
-        if path.exists():
-            return cls(**json.loads(path.read_text()))
-        value = cls(jwt_secret=secrets.token_urlsafe(48), demo_webhook_secret=secrets.token_urlsafe(24))
-        state_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value.__dict__))
-        path.chmod(0o600)
-        return value
+        known = json.loads(path.read_text()) if path.exists() else {}
+        sizes = {
+            "jwt_secret": 48,
+            "demo_webhook_secret": 24,
+            "audit_hash_key": 32,
+            "worker_token": 32,
+            "demo_gateway_api_key": 24,
+        }
+        values = {name: known.get(name) or secrets.token_urlsafe(size) for name, size in sizes.items()}
+        if values != known:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values))
+            path.chmod(0o600)
+        return cls(**values)
+
+    def app_secret(self) -> dict[str, str]:
+        return {JWT_SECRET: self.jwt_secret, AUDIT_HASH_KEY: self.audit_hash_key, WORKER_TOKEN: self.worker_token}
+
+    def gateway_secret(self) -> dict[str, str]:
+        return {GATEWAY_API_KEY: self.demo_gateway_api_key, WEBHOOK_SECRET: self.demo_webhook_secret}
 
 
 @dataclass
@@ -75,6 +109,7 @@ class LocalStack:
     started_in: float = field(default=0.0, init=False)
     _server: LocalDevServer | None = field(default=None, init=False)
     _pollers: list[QueuePoller] = field(default_factory=list, init=False)
+    _schedule_stop: threading.Event = field(default_factory=threading.Event, init=False)
 
     @property
     def proxy_url(self) -> str:
@@ -104,18 +139,25 @@ class LocalStack:
         self.queue_urls = create_queues(self.sqs)
         self._export_aws_env()
         self._start_worker()
+        self._put_secrets()
+        # The JWT secret, the audit key and the worker token are read from the secret store
+        # (moto here, Secrets Manager in production) through Powertools, not passed as values.
         self.settings = Settings(
             database_url=self.dsn,
             ingest_queue_url=self.queue_urls[c.DEFAULT_INGEST_QUEUE],
             analyze_queue_url=self.queue_urls[c.DEFAULT_ANALYZE_QUEUE],
             purge_queue_url=self.queue_urls[c.DEFAULT_PURGE_QUEUE],
-            jwt_secret=self.secrets.jwt_secret,
+            app_secret_name=APP_SECRET_NAME,
             **self.overrides,
         )
+        store = PowertoolsSecretStore(max_age=self.settings.secrets_max_age, client=self.secretsmanager)
         self.db = Database(self.dsn, max_size=16)
         proxy_app.set_container(
             proxy_bootstrap(
-                self.settings, db=self.db, queue=SqsEventQueue(self.settings.ingest_queue_url or "", self.sqs)
+                self.settings,
+                db=self.db,
+                queue=SqsEventQueue(self.settings.ingest_queue_url or "", self.sqs),
+                secrets=store,
             )
         )
         functions_app.set_container(
@@ -123,12 +165,14 @@ class LocalStack:
                 self.settings,
                 db=self.db,
                 analyze_queue=SqsAnalyzeQueue(self.settings.analyze_queue_url or "", self.sqs),
+                secrets=store,
             )
         )
         self._start_proxy()
         for queue, handler in (
             (c.DEFAULT_INGEST_QUEUE, functions_app.ingest),
             (c.DEFAULT_ANALYZE_QUEUE, functions_app.analyze),
+            (c.DEFAULT_PURGE_QUEUE, functions_app.purge),
         ):
             self._pollers.append(
                 QueuePoller(
@@ -138,6 +182,7 @@ class LocalStack:
                     function_name=queue.removeprefix("ponte-"),
                 ).start()
             )
+        threading.Thread(target=self._run_schedule, name="purge-schedule", daemon=True).start()
         self.started_in = time.monotonic() - started
         self._write_state()
         return self
@@ -148,6 +193,30 @@ class LocalStack:
         token = secrets.token_urlsafe(24)
         self.worker = WorkerProcess(token, self.state_dir / "worker.log").start()
         self.overrides = {**self.overrides, "worker_url": self.worker.url, "worker_token": token}
+
+    def _put_secrets(self) -> None:
+        """The stack's secrets into the local secret store, as production keeps them in Secrets Manager."""
+        assert self.moto is not None and self.demo is not None
+        self.secretsmanager = secretsmanager_client(self.moto.url)
+        put_secret(self.secretsmanager, APP_SECRET_NAME, self.secrets.app_secret())
+        gateway_name = f"ponte/local/gateway/{self.demo.instance_id}"
+        put_secret(self.secretsmanager, gateway_name, self.secrets.gateway_secret())
+        import psycopg
+
+        with psycopg.connect(self.dsn) as conn:
+            conn.execute(
+                "update public.whatsapp_instances set credentials_secret_name = %s where id = %s",
+                (gateway_name, self.demo.instance_id),
+            )
+
+    def _run_schedule(self) -> None:
+        """Chalice's ``@app.schedule`` locally: the purge sweep every PONTE_PURGE_RATE_MINUTES."""
+        interval = functions_app.PURGE_RATE_MINUTES * 60
+        while not self._schedule_stop.wait(interval):
+            try:
+                functions_app.scheduled_purge_handler({}, None)
+            except Exception:  # keep the schedule going, as EventBridge would
+                functions_app.logger.exception("scheduled purge failed")
 
     def _export_aws_env(self) -> None:
         """Adapters that build their own boto3 clients reach the local endpoint too."""
@@ -191,6 +260,7 @@ class LocalStack:
         path.write_text(json.dumps(state, indent=2))
 
     def stop(self) -> None:
+        self._schedule_stop.set()
         for poller in self._pollers:
             poller.stop()
         self._pollers.clear()
