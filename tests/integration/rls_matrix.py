@@ -26,6 +26,12 @@ CONTACT = "00000000-0000-4000-8000-00000000aa07"
 CONVERSATION = "00000000-0000-4000-8000-00000000aa08"
 MESSAGE = "00000000-0000-4000-8000-00000000aa09"
 CUSTOMER = "00000000-0000-4000-8000-00000000aa0a"
+MESSAGE2 = "00000000-0000-4000-8000-00000000aa0b"
+LEAD = "00000000-0000-4000-8000-00000000aa0c"
+ANALYSIS = "00000000-0000-4000-8000-00000000aa0d"
+SUGGESTION = "00000000-0000-4000-8000-00000000aa0e"
+CORRECTION = "00000000-0000-4000-8000-00000000aa0f"
+CONTACT2 = "00000000-0000-4000-8000-00000000aa10"  # a contact without a lead yet
 
 USERS = {"nonmember": NONMEMBER, "agent": AGENT, "admin": ADMIN, "owner": OWNER}
 
@@ -59,6 +65,21 @@ insert into public.proxy_diagnostics (tenant_id, instance_id, route, outcome)
   values ('{TENANT_A}', '{INSTANCE}', 'POST /webhooks', 'accepted');
 insert into public.customers (id, tenant_id, external_id, name) values ('{CUSTOMER}', '{TENANT_A}', 'erp-1', 'C');
 insert into public.privacy_audit (tenant_id, action, actor, subject_hash) values ('{TENANT_A}', 'hide', 'user', 'x');
+insert into public.messages (id, tenant_id, instance_id, conversation_id, contact_id, chat_key,
+  provider_message_id, direction, kind, body, occurred_at)
+  values ('{MESSAGE2}', '{TENANT_A}', '{INSTANCE}', '{CONVERSATION}', '{CONTACT}', '+5511987650001',
+  'M0', 'in', 'text', 'quero comprar', now());
+insert into public.contacts (id, tenant_id, identity_key) values ('{CONTACT2}', '{TENANT_A}', '+5511987650003');
+insert into public.leads (id, tenant_id, contact_id, conversation_id) values ('{LEAD}', '{TENANT_A}', '{CONTACT}',
+  '{CONVERSATION}');
+insert into public.message_analyses (id, tenant_id, message_id, conversation_id, lead_id, sentiment, sentiment_score,
+  intent, intent_confidence, urgency, labels_source, model, score, score_parts, priority, sla_due_at)
+  values ('{ANALYSIS}', '{TENANT_A}', '{MESSAGE}', '{CONVERSATION}', '{LEAD}', 'neutral', 0, 'greeting', 0.9, 'low',
+  'worker', 'm', 10, '{{}}', 'low', now());
+insert into public.reply_suggestions (id, tenant_id, message_id, conversation_id, analysis_id, text, source, model)
+  values ('{SUGGESTION}', '{TENANT_A}', '{MESSAGE}', '{CONVERSATION}', '{ANALYSIS}', 'Olá!', 'template', 'm');
+insert into public.analysis_corrections (id, tenant_id, message_id, sentiment, corrected_by)
+  values ('{CORRECTION}', '{TENANT_A}', '{MESSAGE}', 'positive', '{AGENT}');
 """
 
 
@@ -156,6 +177,39 @@ TABLES: tuple[Table, ...] = (
         f"insert into public.customers (tenant_id, external_id, name) values ('{TENANT_A}', 'erp-2', 'D')",
         "name = name",
         _rw(MEMBERS, ADMINS),
+    ),
+    Table(
+        "public.leads",
+        f"id = '{LEAD}'",
+        f"insert into public.leads (tenant_id, contact_id) values ('{TENANT_A}', '{CONTACT2}')",
+        "status = 'open'",
+        {"select": MEMBERS, "update": MEMBERS},  # created and scored by the functions
+    ),
+    Table(
+        "public.message_analyses",
+        f"id = '{ANALYSIS}'",
+        "insert into public.message_analyses (tenant_id, message_id, conversation_id, sentiment, sentiment_score,"
+        " intent, intent_confidence, urgency, labels_source, model, score, score_parts, priority, sla_due_at)"
+        f" values ('{TENANT_A}', '{MESSAGE2}', '{CONVERSATION}', 'neutral', 0, 'other', 0.5, 'low', 'fast', 'm', 1,"
+        " '{}', 'low', now())",
+        "attempts = attempts",
+        {"select": MEMBERS},
+    ),
+    Table(
+        "public.reply_suggestions",
+        f"id = '{SUGGESTION}'",
+        "insert into public.reply_suggestions (tenant_id, message_id, conversation_id, text, source, model)"
+        f" values ('{TENANT_A}', '{MESSAGE2}', '{CONVERSATION}', 'Oi!', 'template', 'm')",
+        "outcome = 'discarded', decided_at = now()",  # members record what they did with it
+        {"select": MEMBERS, "update": MEMBERS},
+    ),
+    Table(
+        "public.analysis_corrections",
+        f"id = '{CORRECTION}'",
+        f"insert into public.analysis_corrections (tenant_id, message_id, intent) values ('{TENANT_A}', '{MESSAGE2}',"
+        " 'complaint')",
+        "corrected_by = auth.uid()",  # a correction is signed by whoever makes it
+        {"select": MEMBERS, "insert": MEMBERS, "update": MEMBERS},
     ),
     Table(
         "public.privacy_audit",

@@ -50,7 +50,7 @@ def test_messages_ingested_during_a_hide_leave_no_trace(w: Wired) -> None:
     def writer(n: int) -> None:
         try:
             for i in range(MAX_PER_WRITER):
-                if w.store.save_message(TENANT, INSTANCE, message(f"w{n}-{i}", forms[(n + i) % len(forms)])):
+                if w.store.save_message(TENANT, INSTANCE, message(f"w{n}-{i}", forms[(n + i) % len(forms)])).stored:
                     stored[n] += 1
                 else:
                     refused[n] += 1

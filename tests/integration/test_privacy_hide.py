@@ -52,9 +52,9 @@ def w(db_dsn: str) -> Iterator[Wired]:
 def ingest_everywhere(w: Wired) -> None:
     """The person writes to both tenants under every form; a bystander writes to tenant A."""
     for n, chat in enumerate(every_form()):
-        assert w.store.save_message(TENANT, INSTANCE, message(f"A{n}", chat))
-        assert w.store.save_message(OTHER_TENANT, OTHER_INSTANCE, message(f"B{n}", chat))
-    assert w.store.save_message(TENANT, INSTANCE, message("X1", identity_from_jid(BYSTANDER_JID)))
+        assert w.store.save_message(TENANT, INSTANCE, message(f"A{n}", chat)).stored
+        assert w.store.save_message(OTHER_TENANT, OTHER_INSTANCE, message(f"B{n}", chat)).stored
+    assert w.store.save_message(TENANT, INSTANCE, message("X1", identity_from_jid(BYSTANDER_JID))).stored
     with psycopg.connect(w.dsn) as conn:
         conn.execute(
             "insert into public.customers (tenant_id, external_id, name, phone_e164) values (%s, 'erp-1', 'F', %s)",
@@ -72,6 +72,36 @@ def test_hide_deletes_every_trace_across_aliases_in_that_tenant_only(w: Wired) -
     ingest_everywhere(w)
     before = contact_rows(w, TENANT)
     assert before["messages"] == 3 and before["contact_aliases"] == 3 and before["contacts"] == 1
+    with psycopg.connect(w.dsn) as conn:
+        contact_id, conversations = conn.execute(
+            "select c.id::text, array_agg(v.id::text) from public.contacts c"
+            " join public.conversations v on v.contact_id = c.id where c.tenant_id = %s and c.phone_e164 = %s"
+            " group by c.id",
+            (TENANT, PHONE),
+        ).fetchone()  # type: ignore[misc]
+        message_id = conn.execute(
+            "select id from public.messages where contact_id = %s limit 1", (contact_id,)
+        ).fetchone()[0]  # type: ignore[index]
+        analysis = conn.execute(
+            "insert into public.message_analyses (tenant_id, message_id, conversation_id, sentiment, sentiment_score,"
+            " intent, intent_confidence, urgency, labels_source, model, score, score_parts, priority, sla_due_at)"
+            " select tenant_id, id, conversation_id, 'neutral', 0, 'greeting', 0.9, 'low', 'worker', 'm', 10, '{}',"
+            " 'low', now() from public.messages where id = %s returning id",
+            (message_id,),
+        ).fetchone()[0]  # type: ignore[index]
+        conn.execute(
+            "insert into public.reply_suggestions (tenant_id, message_id, conversation_id, analysis_id, text, source,"
+            " model) select tenant_id, id, conversation_id, %s, 'Olá, Fulano!', 'template', 'm'"
+            " from public.messages where id = %s",
+            (analysis, message_id),
+        )
+    realtime_sql = (
+        "select count(*) from realtime.messages where payload ->> 'contact_id' = %s"
+        " or payload ->> 'conversation_id' = any(%s) or topic = any(%s)"
+    )
+    topics = [f"conversation:{c}" for c in conversations]
+    assert w.count(realtime_sql, contact_id, conversations, topics) > 0
+    assert w.count("select count(*) from public.leads where contact_id = %s", contact_id) == 1
     # WHEN the owner of tenant A hides them by the typed national number
     result = w.service.hide(claims(OWNER), ContactRef(phone="(11) 98765-0001"))
     # THEN nothing of them remains in A, tenant B and the bystander are untouched
@@ -87,6 +117,11 @@ def test_hide_deletes_every_trace_across_aliases_in_that_tenant_only(w: Wired) -
     assert counts["public.contact_aliases"] >= 3  # the three JIDs (and the key, as the store records it)
     assert counts["public.customers"] == 1
     assert counts["public.proxy_diagnostics"] == 1
+    assert counts["public.leads"] == 1
+    assert counts["public.message_analyses"] == 1 and counts["public.reply_suggestions"] == 1
+    assert counts["realtime.messages"] > 0
+    assert w.count(realtime_sql, contact_id, conversations, topics) == 0
+    assert w.count("select count(*) from realtime.messages where payload::text like '%%Fulano%%'") == 0
     assert result.deleted.total == sum(counts.values())
 
 
@@ -104,10 +139,10 @@ def test_hidden_list_holds_every_form_and_the_gates_drop_them(w: Wired) -> None:
     assert not gate.is_hidden(OTHER_TENANT, [PHONE])
     # the store refuses, inside its transaction, every form, the bare @lid included
     for n, chat in enumerate([*every_form(), identity_from_jid(LID)]):
-        assert w.store.save_message(TENANT, INSTANCE, message(f"late{n}", chat)) is False
+        assert w.store.save_message(TENANT, INSTANCE, message(f"late{n}", chat)).stored is False
     assert set(contact_rows(w, TENANT).values()) == {0}
     # tenant B still stores the person
-    assert w.store.save_message(OTHER_TENANT, OTHER_INSTANCE, message("B9", every_form()[0]))
+    assert w.store.save_message(OTHER_TENANT, OTHER_INSTANCE, message("B9", every_form()[0])).stored
 
 
 def test_audit_records_who_when_counts_and_a_keyed_hash_never_the_number(w: Wired) -> None:
@@ -156,7 +191,7 @@ def test_unhide_lets_the_person_back_in(w: Wired) -> None:
     result = w.service.unhide(claims(ADMIN), ContactRef(jid=MODERN_JID))
     assert result.was_hidden is True
     assert w.service.hidden(claims(OWNER), TENANT).contacts == ()
-    assert w.store.save_message(TENANT, INSTANCE, message("back", identity_from_jid(LID)))
+    assert w.store.save_message(TENANT, INSTANCE, message("back", identity_from_jid(LID))).stored
     assert w.service.unhide(claims(ADMIN), ContactRef(phone=PHONE)).was_hidden is False
     with psycopg.connect(w.dsn) as conn:
         actions = [r[0] for r in conn.execute("select action from public.privacy_audit order by id")]
@@ -174,7 +209,7 @@ def test_erase_purges_by_contact_id_without_hiding(w: Wired) -> None:
     assert set(contact_rows(w, TENANT).values()) == {0}
     assert w.service.hidden(claims(OWNER), TENANT).contacts == ()
     # not hidden: the person may write again
-    assert w.store.save_message(TENANT, INSTANCE, message("again", every_form()[0]))
+    assert w.store.save_message(TENANT, INSTANCE, message("again", every_form()[0])).stored
 
 
 def test_bad_references_are_clear_errors(w: Wired) -> None:

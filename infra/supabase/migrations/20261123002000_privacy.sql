@@ -44,11 +44,13 @@ insert into private.contact_data (relation, exempt_reason) values
 
 -- Realtime broadcast rows (Supabase's realtime.messages; the local compat layer's copy):
 -- everything on the contact's conversation topics, and the tenant-topic events whose payload
--- names the contact (message_* and conversation_* payloads all carry contact_id).
+-- names the contact or one of its conversations (messages, conversations, leads, analyses,
+-- suggestions).
 insert into private.contact_data (relation, predicate, purge_order)
 select 'realtime.messages',
   'topic = any(array(select ''conversation:'' || c::text from unnest($4) c))'
-  ' or (topic = ''tenant:'' || $1::text and payload ->> ''contact_id'' = any($2::text[]))',
+  ' or (topic = ''tenant:'' || $1::text and (payload ->> ''contact_id'' = any($2::text[])'
+  ' or payload ->> ''conversation_id'' = any($4::text[])))',
   90
 where to_regclass('realtime.messages') is not null;
 

@@ -47,7 +47,7 @@ class PgIngestStore(IngestStore):
             return SavedMessage(stored=self._apply_to_target(tenant_id, instance_id, event))
         with self._db.as_service(tenant_id) as conn:
             if not ingest_allowed(conn, tenant_id, event):
-                return False
+                return SavedMessage(stored=False)
             name = event.push_name if event.direction.value == "in" else None
             contact = resolve_contact(conn, tenant_id, event.chat, name)
             contact_id, chat_key = contact.id, contact.key
