@@ -69,6 +69,8 @@ insert into public.messages (id, tenant_id, instance_id, conversation_id, contac
   provider_message_id, direction, kind, body, occurred_at)
   values ('{MESSAGE2}', '{TENANT_A}', '{INSTANCE}', '{CONVERSATION}', '{CONTACT}', '+5511987650001',
   'M0', 'in', 'text', 'quero comprar', now());
+insert into public.webhook_quarantine (tenant_id, instance_id, provider, reason_code, raw_payload, payload_bytes)
+  values ('{TENANT_A}', '{INSTANCE}', 'evolution', 'missing_key', '{{}}', 2);
 insert into public.contacts (id, tenant_id, identity_key) values ('{CONTACT2}', '{TENANT_A}', '+5511987650003');
 insert into public.leads (id, tenant_id, contact_id, conversation_id) values ('{LEAD}', '{TENANT_A}', '{CONTACT}',
   '{CONVERSATION}');
@@ -210,6 +212,14 @@ TABLES: tuple[Table, ...] = (
         " 'complaint')",
         "corrected_by = auth.uid()",  # a correction is signed by whoever makes it
         {"select": MEMBERS, "insert": MEMBERS, "update": MEMBERS},
+    ),
+    Table(
+        "public.webhook_quarantine",
+        f"tenant_id = '{TENANT_A}'",
+        "insert into public.webhook_quarantine (tenant_id, provider, reason_code, raw_payload, payload_bytes)"
+        f" values ('{TENANT_A}', 'evolution', 'x', '{{}}', 2)",
+        "replay_reason = replay_reason",
+        {"select": ADMINS},  # written and replayed by the service
     ),
     Table(
         "public.privacy_audit",

@@ -65,6 +65,12 @@ def ingest_everywhere(w: Wired) -> None:
             " (%s, 'r', 'rejected', %s), (%s, 'r', 'accepted', %s)",
             (TENANT, json.dumps({"chat": LEGACY_JID}), TENANT, json.dumps({"provider": "evolution"})),
         )
+        for jid in (LID, BYSTANDER_JID):  # a raw payload of the person (by @lid) and one of a bystander
+            conn.execute(
+                "insert into public.webhook_quarantine (tenant_id, provider, reason_code, raw_payload, payload_bytes)"
+                " values (%s, 'evolution', 'missing_key', %s, 10)",
+                (TENANT, json.dumps({"data": {"key": {"remoteJid": jid}}})),
+            )
 
 
 def test_hide_deletes_every_trace_across_aliases_in_that_tenant_only(w: Wired) -> None:
@@ -118,6 +124,8 @@ def test_hide_deletes_every_trace_across_aliases_in_that_tenant_only(w: Wired) -
     assert counts["public.customers"] == 1
     assert counts["public.proxy_diagnostics"] == 1
     assert counts["public.leads"] == 1
+    assert counts["public.webhook_quarantine"] == 1
+    assert w.count("select count(*) from public.webhook_quarantine where tenant_id = %s", TENANT) == 1
     assert counts["public.message_analyses"] == 1 and counts["public.reply_suggestions"] == 1
     assert counts["realtime.messages"] > 0
     assert w.count(realtime_sql, contact_id, conversations, topics) == 0
