@@ -28,6 +28,8 @@ def test_no_secret_in_any_response_or_log_line(
         "webhook_secret": secrets.demo_webhook_secret,
         "gateway_api_key": secrets.demo_gateway_api_key,
     }
+    if stack.settings.worker_token:  # the local worker process's own token, when the stack started one
+        known["local_worker_token"] = stack.settings.worker_token
     # the app really reads them from the store (Powertools over moto), not from its settings
     assert stack.settings.jwt_secret is None and stack.settings.audit_hash_key is None
     store = PowertoolsSecretStore(client=stack.secretsmanager)
