@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
@@ -25,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     spec = importlib.util.spec_from_file_location(f"bench_{args.name}", BENCH_DIR / f"{args.name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look the module up by name
     spec.loader.exec_module(module)
     result: int = module.main(args.args)
     return result

@@ -15,6 +15,7 @@ from typing import Any
 from ponte.domain.events import (
     AckStatus,
     CanonicalEvent,
+    ChatKind,
     ConnectionEvent,
     ConnectionState,
     ContactsEvent,
@@ -196,7 +197,7 @@ def _message(data: dict[str, Any], instance: str) -> MessageEvent | None:
         return None
     occurred = _time(data.get("messageTimestamp"), content.time_ms)
     sender = None
-    if chat.chat_kind.value != "direct":
+    if chat.chat_kind is not ChatKind.DIRECT:
         sender = optional_identity(
             key.get("participant"), key.get("participantAlt"), key.get("participantPn"), key.get("participantLid")
         )
@@ -264,7 +265,8 @@ def _messages_update(data: Any, instance: str) -> list[CanonicalEvent]:
         if status is None:
             raise AnomalousPayloadError("unknown_status", "messages.update status is not an Evolution status")
         events.append(
-            StatusEvent(
+            trusted(
+                StatusEvent,
                 provider=PROVIDER,
                 instance=instance,
                 provider_message_id=message_id,
@@ -288,7 +290,8 @@ def _messages_delete(data: Any, instance: str) -> list[CanonicalEvent]:
         if message_id is None:
             raise AnomalousPayloadError("missing_key", "messages.delete without key.id")
         events.append(
-            StatusEvent(
+            trusted(
+                StatusEvent,
                 provider=PROVIDER,
                 instance=instance,
                 provider_message_id=message_id,
@@ -318,7 +321,8 @@ def _messages_edited(data: Any, instance: str) -> list[CanonicalEvent]:
         millis = integer(item.get("timestampMs"))
         from_me = key.get("fromMe") is True
         events.append(
-            MessageEvent(
+            trusted(
+                MessageEvent,
                 provider=PROVIDER,
                 instance=instance,
                 provider_message_id=f"{target}#edit{millis or ''}",
@@ -347,8 +351,14 @@ def _connection_update(data: Any, instance: str) -> list[CanonicalEvent]:
     if state is ConnectionState.CLOSE:
         reason = "refused" if raw == "refused" else _CLOSE_REASONS.get(code or 0, "closed")
     return [
-        ConnectionEvent(
-            provider=PROVIDER, instance=instance, state=state, reason=reason, status_code=code, provider_state=raw[:40]
+        trusted(
+            ConnectionEvent,
+            provider=PROVIDER,
+            instance=instance,
+            state=state,
+            reason=reason,
+            status_code=code,
+            provider_state=raw[:40],
         )
     ]
 
@@ -359,7 +369,8 @@ def _qrcode_updated(data: Any, instance: str) -> list[CanonicalEvent]:
     if not qr:
         if text(data.get("message")) is not None:  # the QR limit was reached: the session stops
             return [
-                ConnectionEvent(
+                trusted(
+                    ConnectionEvent,
                     provider=PROVIDER,
                     instance=instance,
                     state=ConnectionState.CLOSE,
@@ -373,7 +384,7 @@ def _qrcode_updated(data: Any, instance: str) -> list[CanonicalEvent]:
     if code is None and pairing is None:
         raise AnomalousPayloadError("missing_qrcode", "qrcode.updated without code or pairingCode")
     image = None if code else text(qr.get("base64"))
-    return [QrEvent(provider=PROVIDER, instance=instance, qr_code=code, qr_image=image, pairing_code=pairing)]
+    return [trusted(QrEvent, provider=PROVIDER, instance=instance, qr_code=code, qr_image=image, pairing_code=pairing)]
 
 
 # --- contacts ---------------------------------------------------------------------------------
@@ -393,7 +404,8 @@ def _contacts(data: Any, instance: str) -> list[CanonicalEvent]:
         if identity is None:
             continue  # masked or redacted ids: the others in the batch are still good
         updates.append(
-            ContactUpdate(
+            trusted(
+                ContactUpdate,
                 identity=identity,
                 push_name=text(item.get("pushName")),
                 picture_url=text(item.get("profilePicUrl")) or text(item.get("profilePictureUrl")),
@@ -401,7 +413,7 @@ def _contacts(data: Any, instance: str) -> list[CanonicalEvent]:
         )
     if not updates:
         raise AnomalousPayloadError("invalid_jid", "no contact with a valid WhatsApp JID")
-    return [ContactsEvent(provider=PROVIDER, instance=instance, contacts=tuple(updates))]
+    return [trusted(ContactsEvent, provider=PROVIDER, instance=instance, contacts=tuple(updates))]
 
 
 EVENT_HANDLERS: dict[str, Callable[[Any, str], list[CanonicalEvent]]] = {

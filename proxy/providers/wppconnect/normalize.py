@@ -15,6 +15,7 @@ from typing import Any
 from ponte.domain.events import (
     AckStatus,
     CanonicalEvent,
+    ChatKind,
     ConnectionEvent,
     ConnectionState,
     Direction,
@@ -166,7 +167,7 @@ def _message(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
     kind_name = text(payload.get("type")) or "chat"
     occurred = _time(payload.get("t"), payload.get("timestamp"))
     sender = None
-    if chat.chat_kind.value != "direct":
+    if chat.chat_kind is not ChatKind.DIRECT:
         author = payload.get("author") or obj(payload.get("sender")).get("id")
         sender = optional_identity(serialized_id(author), *_phone_hints(obj(payload.get("sender"))))
     fields = _content(kind_name, payload)
@@ -275,7 +276,8 @@ def _ack(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
         raise AnomalousPayloadError("unknown_status", "onack without a numeric ack")
     chat = optional_identity(remote or serialized_id(payload.get("to") if from_me else payload.get("from")))
     return [
-        StatusEvent(
+        trusted(
+            StatusEvent,
             provider=PROVIDER,
             instance=instance,
             provider_message_id=message_id,
@@ -293,7 +295,8 @@ def _reaction(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
     _, target_remote, target = _message_ref(payload.get("msgId"), "msgId")
     chat = require_identity(remote or target_remote, field="id.remote")
     return [
-        MessageEvent(
+        trusted(
+            MessageEvent,
             provider=PROVIDER,
             instance=instance,
             provider_message_id=reaction_id,
@@ -312,7 +315,8 @@ def _revoked(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
     from_me, chat_in_ref, target = _message_ref(payload.get("refId") or payload.get("id"), "refId")
     chat = optional_identity(chat_in_ref or serialized_id(payload.get("from")))
     return [
-        StatusEvent(
+        trusted(
+            StatusEvent,
             provider=PROVIDER,
             instance=instance,
             provider_message_id=target,
@@ -333,21 +337,25 @@ def _status_find(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]
         raise AnomalousPayloadError("missing_state", "status-find without status")
     state = _SESSION.get(raw, ConnectionState.OTHER)
     reason = raw if state is ConnectionState.CLOSE else None
-    return [ConnectionEvent(provider=PROVIDER, instance=instance, state=state, reason=reason, provider_state=raw[:40])]
+    return [
+        trusted(
+            ConnectionEvent, provider=PROVIDER, instance=instance, state=state, reason=reason, provider_state=raw[:40]
+        )
+    ]
 
 
 def _qrcode(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
     code, image = text(payload.get("urlcode")), text(payload.get("qrcode"))
     if code is None and image is None:
         raise AnomalousPayloadError("missing_qrcode", "qrcode without urlcode or qrcode")
-    return [QrEvent(provider=PROVIDER, instance=instance, qr_code=code, qr_image=None if code else image)]
+    return [trusted(QrEvent, provider=PROVIDER, instance=instance, qr_code=code, qr_image=None if code else image)]
 
 
 def _phone_code(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
     code = text(payload.get("phoneCode"))
     if code is None:
         raise AnomalousPayloadError("missing_qrcode", "phoneCode without a code")
-    return [QrEvent(provider=PROVIDER, instance=instance, pairing_code=code)]
+    return [trusted(QrEvent, provider=PROVIDER, instance=instance, pairing_code=code)]
 
 
 EVENT_HANDLERS: dict[str, Callable[[dict[str, Any], str], list[CanonicalEvent]]] = {
