@@ -196,3 +196,23 @@ def test_connection_and_qr_events_pass_through_ingest(db: Database) -> None:
 def test_identity_of_a_contact_update_with_lid_and_phone() -> None:
     identity = identity_of("104857600000077@lid", "5531999944501@s.whatsapp.net")
     assert identity.key == "+5531999944501"
+
+
+def test_an_ack_that_overtakes_its_message_is_applied_when_the_message_arrives(db: Database) -> None:
+    # GIVEN the queue delivers READ (and a stale SERVER_ACK) before the API-sent message itself
+    read = events_of("evolution", "messages.update__read-v2-constructed__01")
+    sent_ack = events_of("evolution", "messages.update__read-v2-constructed__01", data__status="SERVER_ACK")
+    assert ingest(db, *read, *sent_ack) == [False, False]
+    # WHEN the message is stored
+    assert ingest(db, *events_of("evolution", "send.message__text-pending-constructed__01")) == [True]
+    # THEN it carries the furthest status, and nothing is left waiting
+    assert rows(db, "select status from public.messages")[0]["status"] == "read"
+    assert rows(db, "select * from private.pending_message_status") == []
+
+
+def test_an_ack_that_does_not_move_a_stored_message_forward_is_not_parked(db: Database) -> None:
+    ingest(db, *events_of("evolution", "send.message__text-pending-constructed__01"))
+    ingest(db, *events_of("evolution", "messages.update__read-v2-constructed__01"))
+    stale = events_of("evolution", "messages.update__read-v2-constructed__01", data__status="SERVER_ACK")
+    assert ingest(db, *stale) == [False]
+    assert rows(db, "select * from private.pending_message_status") == []

@@ -92,6 +92,7 @@ class PgIngestStore(IngestStore):
                 )
                 return SavedMessage(stored=False, message_id=pending, needs_analysis=pending is not None)
             message_id = str(inserted["id"])
+            _apply_pending_status(conn, tenant_id, instance_id, message_id, event)
             lead_id = None
             if inbound:
                 lead_id = create_lead_once(
@@ -146,7 +147,28 @@ class PgIngestStore(IngestStore):
                     "order": _STATUS_ORDER,
                 },
             )
-            return bool(cursor.rowcount > 0)
+            if cursor.rowcount > 0:
+                return True
+            known = conn.execute(
+                "select 1 from public.messages where tenant_id = %s and instance_id = %s and provider_message_id = %s"
+                " limit 1",
+                (tenant_id, instance_id, event.provider_message_id),
+            ).fetchone()
+            if known is None:  # the ack overtook its message: kept until the message is stored
+                conn.execute(
+                    "insert into private.pending_message_status"
+                    " (tenant_id, instance_id, provider_message_id, direction, status, status_at)"
+                    " values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
+                    (
+                        tenant_id,
+                        instance_id,
+                        event.provider_message_id,
+                        direction,
+                        event.status.value,
+                        event.occurred_at,
+                    ),
+                )
+            return False
 
     def save_contacts(self, tenant_id: str, event: ContactsEvent) -> int:
         """Names, pictures and @lid <-> phone links for contacts Ponte already has; an address-book
@@ -159,6 +181,29 @@ class PgIngestStore(IngestStore):
                 )
                 updated += found is not None
         return updated
+
+
+def _apply_pending_status(
+    conn: psycopg.Connection[Any], tenant_id: str, instance_id: str, message_id: str, event: MessageEvent
+) -> None:
+    """Acks that arrived before this message: the furthest one applies (a deletion above all)."""
+    parked = conn.execute(
+        "delete from private.pending_message_status"
+        " where tenant_id = %s and instance_id = %s and provider_message_id = %s"
+        " and (direction is null or direction = %s) returning status, status_at",
+        (tenant_id, instance_id, event.provider_message_id, event.direction.value),
+    ).fetchall()
+    if not parked:
+        return
+    rank = {status: i for i, status in enumerate([AckStatus.ERROR.value, *_STATUS_ORDER, AckStatus.DELETED.value])}
+    current = event.status.value if event.status else None
+    best = max(parked, key=lambda row: rank.get(row["status"], -1))
+    if current is not None and rank.get(best["status"], -1) <= rank.get(current, -1):
+        return
+    conn.execute(
+        "update public.messages set status = %s, status_at = coalesce(%s, now()) where id = %s",
+        (best["status"], best["status_at"], message_id),
+    )
 
 
 def _is_text(event: MessageEvent) -> bool:
