@@ -41,26 +41,25 @@ SEEDS = {
 }
 NORMALIZE = {"evolution": evolution.normalize, "wppconnect": wppconnect.normalize}
 EVENT_NAMES = {
-    "evolution": sorted(evolution.normalize.__globals__["KNOWN_EVENTS"]),
-    "wppconnect": sorted(wppconnect.normalize.__globals__["KNOWN_EVENTS"]),
+    "evolution": sorted(evolution.KNOWN_EVENTS),
+    "wppconnect": sorted(wppconnect.KNOWN_EVENTS),
 }
 
-JIDS = st.sampled_from(
-    [
-        "5511987654321@s.whatsapp.net",
-        "551187654321@c.us",
-        "5511987654321:12@s.whatsapp.net",
-        "123456789012345@lid",
-        "120363123456789012@g.us",
-        "status@broadcast",
-        "1@newsletter",
-        "55119****@s.whatsapp.net",
-        "@",
-        "",
-        "x@y",
-        "٣٣٣@lid",
-    ]
-)
+JID_VALUES = [
+    "5511987654321@s.whatsapp.net",
+    "551187654321@c.us",
+    "5511987654321:12@s.whatsapp.net",
+    "123456789012345@lid",
+    "120363123456789012@g.us",
+    "status@broadcast",
+    "1@newsletter",
+    "55119****@s.whatsapp.net",
+    "@",
+    "",
+    "x@y",
+    "٣٣٣@lid",
+]
+JIDS = st.sampled_from(JID_VALUES)
 # Keys the normalizers read, so that generated objects reach deep branches, plus noise.
 KEYS = st.sampled_from(
     [
@@ -131,20 +130,6 @@ def paths_of(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-JID_VALUES = [
-    "5511987654321@s.whatsapp.net",
-    "551187654321@c.us",
-    "5511987654321:12@s.whatsapp.net",
-    "123456789012345@lid",
-    "120363123456789012@g.us",
-    "status@broadcast",
-    "1@newsletter",
-    "55119****@s.whatsapp.net",
-    "@",
-    "",
-    "x@y",
-    "٣٣٣@lid",
-]
 SCALAR_VALUES: list[Any] = [
     None,
     True,
