@@ -190,9 +190,9 @@ class LocalStack:
     def _start_worker(self) -> None:
         if not self.run_worker or "worker_url" in self.overrides or not worker_installed():
             return
-        token = secrets.token_urlsafe(24)
-        self.worker = WorkerProcess(token, self.state_dir / "worker.log").start()
-        self.overrides = {**self.overrides, "worker_url": self.worker.url, "worker_token": token}
+        # the worker gets its token in its environment; the functions read it from the secret store
+        self.worker = WorkerProcess(self.secrets.worker_token, self.state_dir / "worker.log").start()
+        self.overrides = {**self.overrides, "worker_url": self.worker.url}
 
     def _put_secrets(self) -> None:
         """The stack's secrets into the local secret store, as production keeps them in Secrets Manager."""
