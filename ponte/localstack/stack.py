@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chalice.config import Config
-from chalice.local import LocalChalice, LocalDevServer, create_local_server
+from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer
 
 import functions.app as functions_app
 import proxy.app as proxy_app
@@ -35,6 +35,7 @@ from ponte.adapters.secrets import (
     put_secret,
 )
 from ponte.adapters.sqs import SqsAnalyzeQueue, SqsEventQueue
+from ponte.localstack.http_log import RedactingRequestHandler
 from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.pgcluster import PgCluster, free_port
 from ponte.localstack.poller import QueuePoller
@@ -228,10 +229,12 @@ class LocalStack:
 
     def _start_proxy(self) -> None:
         self.proxy_port = self.proxy_port or free_port()
-        if isinstance(proxy_app.app, LocalChalice):  # already adapted by an earlier start in this process
-            self._server = LocalDevServer(proxy_app.app, Config(), self.host, self.proxy_port)
-        else:
-            self._server = create_local_server(proxy_app.app, Config(), self.host, self.proxy_port)
+        if not isinstance(proxy_app.app, LocalChalice):  # what create_local_server does, once per process
+            CustomLocalChalice.__bases__ = (LocalChalice, proxy_app.app.__class__)
+            proxy_app.app.__class__ = CustomLocalChalice
+        self._server = LocalDevServer(
+            proxy_app.app, Config(), self.host, self.proxy_port, handler_cls=RedactingRequestHandler
+        )
         threading.Thread(target=self._server.server.serve_forever, name="proxy-http", daemon=True).start()
 
     def demo_token(self, ttl_seconds: int = 3600) -> str:

@@ -83,3 +83,17 @@ def test_production_stage_turns_the_debug_switch_off(app: str) -> None:
     env = config["stages"]["prod"]["environment_variables"]
     assert env["PONTE_STAGE"] == "prod" and env["PONTE_LOG_DEBUG"] == "false"
     assert debug_enabled(Settings.from_env(env)) is False
+
+
+def test_the_local_request_log_hides_path_secrets_and_phones() -> None:
+    from ponte.localstack.http_log import redact_request_line
+
+    line = redact_request_line('"POST /webhooks/wppconnect/abc-123/s3cr3tS3cr3t HTTP/1.1"')
+    assert line == '"POST /webhooks/wppconnect/abc-123/[secret] HTTP/1.1"'
+    assert redact_request_line('"GET /contacts/hidden?phone=5511987650021 HTTP/1.1"') == (
+        '"GET /contacts/hidden?phone=+55 11 9****-**21 HTTP/1.1"'
+    )
+    assert (
+        redact_request_line('"POST /webhooks/evolution/abc-123 HTTP/1.1"')
+        == '"POST /webhooks/evolution/abc-123 HTTP/1.1"'
+    )
