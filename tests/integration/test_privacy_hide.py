@@ -258,3 +258,51 @@ def test_sweep_purges_what_slipped_past_the_guard(w: Wired) -> None:
     with psycopg.connect(w.dsn) as conn:
         actions = [r[0] for r in conn.execute("select action from public.privacy_audit order by id")]
     assert actions == ["hide", "sweep"]
+
+
+def dangling_references(dsn: str) -> list[str]:
+    """Every single-column foreign key in public and realtime whose rows point at nothing."""
+    found = []
+    with psycopg.connect(dsn) as conn:
+        fks = conn.execute(
+            "select c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, b.attname"
+            " from pg_constraint c"
+            " join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]"
+            " join pg_attribute b on b.attrelid = c.confrelid and b.attnum = c.confkey[1]"
+            " join pg_namespace n on n.oid = (select relnamespace from pg_class where oid = c.conrelid)"
+            " where c.contype = 'f' and cardinality(c.conkey) = 1 and n.nspname in ('public', 'realtime')"
+        ).fetchall()
+        for child, col, parent, pcol in fks:
+            row = conn.execute(
+                f"select count(*) from {child} x where x.{col} is not null"
+                f" and not exists (select 1 from {parent} p where p.{pcol} = x.{col})"
+            ).fetchone()
+            if row and row[0]:
+                found.append(f"{child}.{col} -> {parent}")
+    return found
+
+
+def test_the_fast_delete_leaves_no_dangling_reference(w: Wired) -> None:
+    ingest_everywhere(w)
+    result = w.service.hide(claims(OWNER), ContactRef(phone=PHONE))
+    assert result.deleted.counts["public.messages"] == 3
+    assert dangling_references(w.dsn) == []
+
+
+def test_an_unregistered_reference_makes_the_purge_fall_back_to_the_ordinary_delete(w: Wired) -> None:
+    # GIVEN a table (not in the registry) whose rows reference the person's messages
+    ingest_everywhere(w)
+    with psycopg.connect(w.dsn) as conn:
+        conn.execute(
+            "create table public.message_notes (message_id uuid references public.messages (id) on delete cascade)"
+        )
+        conn.execute(
+            "insert into public.message_notes select m.id from public.messages m"
+            " join public.contacts c on c.id = m.contact_id where c.tenant_id = %s and c.phone_e164 = %s",
+            (TENANT, PHONE),
+        )
+    # WHEN the person is hidden THEN the fast path sees the reference and the ordinary delete cascades
+    result = w.service.hide(claims(OWNER), ContactRef(phone=PHONE))
+    assert result.deleted.counts["public.messages"] == 3
+    assert w.count("select count(*) from public.message_notes") == 0
+    assert dangling_references(w.dsn) == []
