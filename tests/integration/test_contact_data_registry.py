@@ -1,5 +1,6 @@
-"""The purge registry covers every table: a table that can hold a contact's traces and is
-not registered with a predicate fails here, so later tables cannot be forgotten.
+"""The purge registry covers every table (public, private, and realtime.messages): a table that
+can hold a contact's traces and is not registered with a predicate fails here, so later tables
+cannot be forgotten.
 
 To register a table, add to its migration:
     insert into private.contact_data (relation, predicate, purge_order)
@@ -49,7 +50,7 @@ def coverage(conn: psycopg.Connection) -> Coverage:
             "       and not a.attisdropped)"
             " from pg_class c join pg_namespace n on n.oid = c.relnamespace"
             " where c.relkind in ('r', 'p') and not c.relispartition"
-            " and (n.nspname = 'public' or (n.nspname = 'realtime' and c.relname = 'messages'))"
+            " and (n.nspname in ('public', 'private') or (n.nspname = 'realtime' and c.relname = 'messages'))"
         )
     }
     registry = {
