@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("up", help="start the local stack (Ctrl-C stops it)")
     p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
     p.add_argument("--port", type=int, default=8787, help="proxy port (0 = any free port)")
+    p.add_argument(
+        "--realtime-port", type=int, default=54321, help="realtime server port, Supabase's usual one (0 = any)"
+    )
     p.add_argument("--demo", action="store_true", help="replay the demo payloads and print the inbox")
     p.add_argument("--exit", action="store_true", help="stop after start-up (and the demo)")
     p.add_argument("--no-worker", action="store_true", help="do not start the inference worker")
@@ -27,7 +30,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    stack = LocalStack(state_dir=args.state_dir, proxy_port=args.port, run_worker=not args.no_worker)
+    stack = LocalStack(
+        state_dir=args.state_dir,
+        proxy_port=args.port,
+        realtime_port=args.realtime_port,
+        run_worker=not args.no_worker,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -40,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  sqs endpoint  {stack.moto.url if stack.moto else '-'}")
         worker = stack.worker.url if stack.worker else "not running (install the worker extra): degraded analyses"
         print(f"  worker        {worker}")
+        assert stack.realtime is not None
+        print(f"  realtime      {stack.realtime.websocket_url}")
+        print(f"                supabase-js: createClient('{stack.supabase_url}', <anon key>)")
+        print(f"  anon key      {stack.anon_key()}")
         print(f"  demo user JWT {stack.demo_token()}")
         if args.demo:
             run_demo(stack)

@@ -39,6 +39,7 @@ from ponte.localstack.http_log import RedactingRequestHandler
 from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.pgcluster import PgCluster, free_port
 from ponte.localstack.poller import QueuePoller
+from ponte.localstack.realtime import RealtimeServer
 from ponte.localstack.seed import Seeded, seed_demo
 from ponte.localstack.sqs import (
     LOCAL_CREDENTIALS,
@@ -95,6 +96,7 @@ class LocalStack:
     state_dir: Path = DEFAULT_STATE_DIR
     database_url: str | None = None
     proxy_port: int = 0
+    realtime_port: int = 0
     keep_data: bool = True
     host: str = "127.0.0.1"
     # settings on top of the stack's own (the worker's URL and token, breaker and retry timings)
@@ -108,6 +110,7 @@ class LocalStack:
     demo: Seeded | None = field(default=None, init=False)
     queue_urls: dict[str, str] = field(default_factory=dict, init=False)
     started_in: float = field(default=0.0, init=False)
+    realtime: RealtimeServer | None = field(default=None, init=False)
     _server: LocalDevServer | None = field(default=None, init=False)
     _pollers: list[QueuePoller] = field(default_factory=list, init=False)
     _schedule_stop: threading.Event = field(default_factory=threading.Event, init=False)
@@ -135,6 +138,10 @@ class LocalStack:
 
         with psycopg.connect(self.dsn) as conn:
             self.demo = seed_demo(conn, self.secrets.demo_webhook_secret)
+        self.realtime = RealtimeServer(
+            self.dsn, self.secrets.jwt_secret, host=self.host, port=self.realtime_port
+        ).start()
+        self.realtime_port = self.realtime.port
         self.moto = MotoServer().start()
         self.sqs = sqs_client(self.moto.url)
         self.queue_urls = create_queues(self.sqs)
@@ -246,6 +253,16 @@ class LocalStack:
             ttl_seconds=ttl_seconds,
         )
 
+    def anon_key(self) -> str:
+        """The local project's anon key (what Supabase clients pass as ``apikey``)."""
+        return mint_token(self.secrets.jwt_secret, sub=None, role="anon", aud="anon", ttl_seconds=10 * 365 * 86400)
+
+    @property
+    def supabase_url(self) -> str:
+        """The URL official Supabase clients take; only its realtime part is served locally."""
+        assert self.realtime is not None
+        return self.realtime.url
+
     def webhook_url(self) -> str:
         assert self.demo is not None
         return f"{self.proxy_url}/webhooks/{self.demo.provider}/{self.demo.instance_id}"
@@ -257,6 +274,9 @@ class LocalStack:
             "webhook_url": self.webhook_url(),
             "database_url": self.dsn,
             "sqs_endpoint": self.moto.url if self.moto else None,
+            "supabase_url": self.supabase_url,
+            "realtime_url": self.realtime.websocket_url if self.realtime else None,
+            "anon_key": self.anon_key(),
             "demo": self.demo.__dict__,
         }
         path = self.state_dir / "stack.json"
@@ -273,6 +293,9 @@ class LocalStack:
             self._server = None
         proxy_app.set_container(None)
         functions_app.set_container(None)
+        if self.realtime is not None:
+            self.realtime.stop()
+            self.realtime = None
         if self.db is not None:
             self.db.close()
             self.db = None
