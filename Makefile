@@ -6,6 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip
+# Node tools of the tests and the contract generator (supabase-js, json-schema-to-typescript).
+JS_DIR := tests/js
+JS_STAMP := $(JS_DIR)/node_modules/.package-lock.json
 
 .PHONY: demo up test lint typecheck pytest clean pgtap
 
@@ -18,7 +21,10 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q -e '.[local,dev]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+venv: $(STAMP) $(JS_STAMP)
 
 # Starts the local stack, posts demo gateway payloads and prints the resulting inbox; Ctrl-C stops it.
 demo: $(STAMP)
@@ -44,11 +50,11 @@ pgtap:
 	  fi; \
 	fi
 
-pytest: $(STAMP) pgtap
+pytest: $(STAMP) $(JS_STAMP) pgtap
 	$(BIN)/pytest
 
 # The test command: lint, types, and the whole suite on real PostgreSQL.
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) .ponte .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .ponte .pytest_cache .mypy_cache .ruff_cache $(JS_DIR)/node_modules

@@ -47,10 +47,11 @@ async def subscribe(
 
 def test_member_receives_the_webhook_message_and_another_tenant_nothing(stack: LocalStack) -> None:
     assert stack.demo is not None
-    tenant = stack.demo.tenant_id
+    demo = stack.demo
+    tenant = demo.tenant_id
 
     async def scenario() -> None:
-        member = await connect(stack, user_token(stack, stack.demo.user_id))  # type: ignore[union-attr]
+        member = await connect(stack, user_token(stack, demo.user_id))
         outsider = await connect(stack, user_token(stack, OTHER_USER))
         try:
             # GIVEN a member on the tenant's private topic and an outsider on their own tenant's
@@ -90,17 +91,18 @@ def test_member_receives_the_webhook_message_and_another_tenant_nothing(stack: L
 
 def test_admin_topic_is_for_owners_and_admins(stack: LocalStack) -> None:
     assert stack.demo is not None
+    demo = stack.demo
     agent = str(uuid.uuid4())
     with psycopg.connect(stack.dsn) as conn:
         conn.execute("insert into auth.users (id, email) values (%s, 'agente@demo.local')", (agent,))
         conn.execute(
             "insert into public.memberships (tenant_id, user_id, role) values (%s, %s, 'agent')",
-            (stack.demo.tenant_id, agent),
+            (demo.tenant_id, agent),
         )
-    topic = f"tenant:{stack.demo.tenant_id}:admin"
+    topic = f"tenant:{demo.tenant_id}:admin"
 
     async def scenario() -> None:
-        owner = await connect(stack, user_token(stack, stack.demo.user_id))  # type: ignore[union-attr]
+        owner = await connect(stack, user_token(stack, demo.user_id))
         member = await connect(stack, user_token(stack, agent))
         try:
             _, admin_feed = await subscribe(owner, topic)
@@ -109,7 +111,7 @@ def test_admin_topic_is_for_owners_and_admins(stack: LocalStack) -> None:
             assert refused.state_names()[0] == "CHANNEL_ERROR"
             # WHEN the instance's status changes
             with psycopg.connect(stack.dsn) as conn:
-                conn.execute("update public.whatsapp_instances set status = 'open' where id = %s", (stack.demo.instance_id,))  # type: ignore[union-attr]
+                conn.execute("update public.whatsapp_instances set status = 'open' where id = %s", (demo.instance_id,))
             await admin_feed.wait_for(lambda r: "instance_status_changed" in events_of(r))
             status = admin_feed.broadcasts[0]["payload"]
             assert (status["status"], status["previous_status"]) == ("open", "unknown")
@@ -122,20 +124,21 @@ def test_admin_topic_is_for_owners_and_admins(stack: LocalStack) -> None:
 
 def test_expired_token_is_told_and_refresh_keeps_the_channel(stack: LocalStack) -> None:
     assert stack.demo is not None
-    tenant = stack.demo.tenant_id
+    demo = stack.demo
+    tenant = demo.tenant_id
 
     async def scenario() -> None:
         # GIVEN two members whose tokens expire in 2 seconds; one refreshes its token in time
-        expiring = await connect(stack, user_token(stack, stack.demo.user_id, ttl_seconds=2))  # type: ignore[union-attr]
-        refreshing = await connect(stack, user_token(stack, stack.demo.user_id, ttl_seconds=2))  # type: ignore[union-attr]
+        expiring = await connect(stack, user_token(stack, demo.user_id, ttl_seconds=2))
+        refreshing = await connect(stack, user_token(stack, demo.user_id, ttl_seconds=2))
         try:
             _, told = await subscribe(expiring, f"tenant:{tenant}")
             _, kept = await subscribe(refreshing, f"tenant:{tenant}")
-            await refreshing.set_auth(user_token(stack, stack.demo.user_id, ttl_seconds=600))  # type: ignore[union-attr]
+            await refreshing.set_auth(user_token(stack, demo.user_id, ttl_seconds=600))
             # THEN the first is told its token expired and its channel closes
             await told.wait_for(lambda r: "CLOSED" in r.state_names(), timeout=10)
             errors = [e for s, e in told.states if s == "CHANNEL_ERROR"]
-            assert errors and "Token has expired" in errors[0]
+            assert errors and "Token has expired" in str(errors[0])
             # AND the refreshed one still receives its tenant's events
             await asyncio.to_thread(post_webhook, stack, webhook_body())
             await kept.wait_for(lambda r: "message_created" in events_of(r))
@@ -149,13 +152,14 @@ def test_expired_token_is_told_and_refresh_keeps_the_channel(stack: LocalStack) 
 
 def test_a_join_with_an_expired_or_forged_token_is_refused(stack: LocalStack) -> None:
     assert stack.demo is not None
+    demo = stack.demo
 
     async def scenario() -> None:
-        expired = await connect(stack, user_token(stack, stack.demo.user_id, ttl_seconds=-5))  # type: ignore[union-attr]
-        forged = await connect(stack, user_token(stack, stack.demo.user_id) + "x")  # type: ignore[union-attr]
+        expired = await connect(stack, user_token(stack, demo.user_id, ttl_seconds=-5))
+        forged = await connect(stack, user_token(stack, demo.user_id) + "x")
         try:
-            _, a = await subscribe(expired, f"tenant:{stack.demo.tenant_id}")  # type: ignore[union-attr]
-            _, b = await subscribe(forged, f"tenant:{stack.demo.tenant_id}")  # type: ignore[union-attr]
+            _, a = await subscribe(expired, f"tenant:{demo.tenant_id}")
+            _, b = await subscribe(forged, f"tenant:{demo.tenant_id}")
             assert a.states[0][0] == "CHANNEL_ERROR" and "InvalidJWTToken: Token has expired" in str(a.states[0][1])
             assert b.states[0][0] == "CHANNEL_ERROR" and "JwtSignatureError" in str(b.states[0][1])
         finally:
@@ -167,11 +171,12 @@ def test_a_join_with_an_expired_or_forged_token_is_refused(stack: LocalStack) ->
 
 def test_postgres_changes_are_filtered_by_each_subscribers_rls(stack: LocalStack) -> None:
     assert stack.demo is not None
-    tenant = stack.demo.tenant_id
+    demo = stack.demo
+    tenant = demo.tenant_id
     inserts = {"event": "INSERT", "schema": "public", "table": "messages"}
 
     async def scenario() -> None:
-        member = await connect(stack, user_token(stack, stack.demo.user_id))  # type: ignore[union-attr]
+        member = await connect(stack, user_token(stack, demo.user_id))
         outsider = await connect(stack, user_token(stack, OTHER_USER))
         try:
             _, mine = await subscribe(member, "inbox-changes", private=False, changes=[inserts])
@@ -202,4 +207,3 @@ def test_postgres_changes_are_filtered_by_each_subscribers_rls(stack: LocalStack
 
 def events_of(recorder: Recorder) -> set[str]:
     return {str(b["event"]) for b in recorder.broadcasts}
-
