@@ -8,12 +8,15 @@ from typing import Any
 from chalice.app import Chalice, Response
 from pydantic import ValidationError
 
+from ponte.contract.declare import Bodies, responds
+from ponte.domain.accounts import Me
 from ponte.domain.hidden import ContactRef
 from ponte.services.exceptions import BadRequestError, ServiceError, UnauthorizedError
 from ponte.services.intake import WebhookRequest
 from ponte.services.privacy import PrivacyService
 from proxy.bootstrap import ProxyContainer, bootstrap
 from proxy.http import api, authenticate, json_response
+from proxy.responses import ErrorBody, Health, WebhookAccepted, WebhookIgnored, WebhookRejected
 
 app = Chalice(app_name="ponte-proxy")
 
@@ -50,20 +53,27 @@ def _webhook(provider: str, instance: str, secret: str | None) -> Response:
 
 
 WEBHOOK_CONTENT_TYPES = ["application/json", "text/plain", "application/octet-stream"]
+WEBHOOK_RESPONSES: dict[int, Bodies] = {
+    200: (WebhookAccepted, WebhookIgnored),
+    **dict.fromkeys((400, 401, 413, 422, 503), WebhookRejected),
+}
 
 
 @app.route("/webhooks/{provider}/{instance}", methods=["POST"], content_types=WEBHOOK_CONTENT_TYPES)
+@responds(WEBHOOK_RESPONSES, auth="webhook_secret", summary="A gateway event (WPPConnect or Evolution API v2)")
 def webhook(provider: str, instance: str) -> Response:
     return _webhook(provider, instance, None)
 
 
 @app.route("/webhooks/{provider}/{instance}/{secret}", methods=["POST"], content_types=WEBHOOK_CONTENT_TYPES)
+@responds(WEBHOOK_RESPONSES, auth="webhook_secret")
 def webhook_with_path_secret(provider: str, instance: str, secret: str) -> Response:
     """For gateways that cannot send headers (WPPConnect): the secret is a path segment."""
     return _webhook(provider, instance, secret)
 
 
 @app.route("/health", methods=["GET"])
+@responds({200: Health}, auth="none", summary="Liveness")
 def health() -> dict[str, object]:
     return {"ok": True}
 
@@ -78,6 +88,7 @@ def caller() -> dict[str, object]:
 
 @app.route("/me", methods=["GET"])
 @api
+@responds({200: Me, 401: ErrorBody, 500: ErrorBody})
 def me() -> Response:
     """The caller and their tenants (owner / admin / agent)."""
     return json_response(200, container().accounts.me(caller()))

@@ -1,0 +1,42 @@
+"""Response bodies of the proxy's routes, as models: the OpenAPI document and the JSON
+Schemas of ``frontend_contract/`` are generated from them (``ponte contract``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ErrorBody(Body):
+    """Every error of a user-facing route: a machine code and a reason (never a secret or a stack)."""
+
+    code: str
+    message: str
+
+
+class WebhookAccepted(Body):
+    outcome: Literal["accepted"]
+    events: int
+    dropped: int
+
+
+class WebhookIgnored(Body):
+    """Known but not handled, or dropped by the privacy gate: acknowledged so the gateway stops retrying."""
+
+    outcome: Literal["ignored"]
+    reason: str | None
+
+
+class WebhookRejected(Body):
+    outcome: Literal["rejected"]
+    code: str
+    reason: str
+
+
+class Health(Body):
+    ok: bool
