@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip
 JS_DIR := tests/js
 JS_STAMP := $(JS_DIR)/node_modules/.package-lock.json
 
-.PHONY: demo up test lint typecheck pytest clean pgtap
+.PHONY: demo up test lint typecheck contract pytest clean pgtap
 
 # pgTAP (the RLS matrix) must match the major version of the PostgreSQL binaries the tests run.
 PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
@@ -53,8 +53,12 @@ pgtap:
 pytest: $(STAMP) $(JS_STAMP) pgtap
 	$(BIN)/pytest
 
-# The test command: lint, types, and the whole suite on real PostgreSQL.
-test: lint typecheck pytest
+# frontend_contract/ must match what the code generates (`ponte contract` rewrites it).
+contract: $(STAMP) $(JS_STAMP)
+	$(BIN)/ponte contract --check
+
+# The test command: lint, types, the contract check, and the whole suite on real PostgreSQL.
+test: lint typecheck contract pytest
 
 clean:
 	rm -rf $(VENV) .ponte .pytest_cache .mypy_cache .ruff_cache $(JS_DIR)/node_modules

@@ -10,13 +10,21 @@ from pydantic import ValidationError
 
 from ponte.contract.declare import Bodies, responds
 from ponte.domain.accounts import Me
+from ponte.domain.feedback import Correction, CorrectionRequest, DiscardRequest, MessageAnalysisView
 from ponte.domain.hidden import ContactRef
 from ponte.services.exceptions import BadRequestError, ServiceError, UnauthorizedError
 from ponte.services.intake import WebhookRequest
 from ponte.services.privacy import PrivacyService
 from proxy.bootstrap import ProxyContainer, bootstrap
 from proxy.http import api, authenticate, json_response
-from proxy.responses import ErrorBody, Health, WebhookAccepted, WebhookIgnored, WebhookRejected
+from proxy.responses import (
+    ErrorBody,
+    Health,
+    SuggestionOutcomeBody,
+    WebhookAccepted,
+    WebhookIgnored,
+    WebhookRejected,
+)
 
 app = Chalice(app_name="ponte-proxy")
 
@@ -53,6 +61,8 @@ def _webhook(provider: str, instance: str, secret: str | None) -> Response:
 
 
 WEBHOOK_CONTENT_TYPES = ["application/json", "text/plain", "application/octet-stream"]
+# Every user-facing route may answer these with {"code", "message"} (proxy.http.error_response).
+USER_ERRORS: dict[int, Bodies] = dict.fromkeys((400, 401, 403, 404, 409, 422, 500), ErrorBody)
 WEBHOOK_RESPONSES: dict[int, Bodies] = {
     200: (WebhookAccepted, WebhookIgnored),
     **dict.fromkeys((400, 401, 413, 422, 503), WebhookRejected),
@@ -88,7 +98,7 @@ def caller() -> dict[str, object]:
 
 @app.route("/me", methods=["GET"])
 @api
-@responds({200: Me, 401: ErrorBody, 500: ErrorBody})
+@responds({200: Me, **USER_ERRORS})
 def me() -> Response:
     """The caller and their tenants (owner / admin / agent)."""
     return json_response(200, container().accounts.me(caller()))
@@ -102,6 +112,7 @@ def _body() -> bytes:
 
 @app.route("/messages/{message_id}/analysis", methods=["GET"])
 @api
+@responds({200: MessageAnalysisView, **USER_ERRORS})
 def message_analysis(message_id: str) -> Response:
     """The analysis of a customer's message: labels (corrected ones win), score parts, priority, SLA, suggestion."""
     return json_response(200, container().feedback.analysis(caller(), message_id))
@@ -109,6 +120,7 @@ def message_analysis(message_id: str) -> Response:
 
 @app.route("/messages/{message_id}/analysis/correction", methods=["POST"])
 @api
+@responds({200: Correction, **USER_ERRORS}, request=CorrectionRequest)
 def correct_analysis(message_id: str) -> Response:
     """The agent corrects a message's sentiment and/or intent; it joins the tenant's example memory."""
     return json_response(200, container().feedback.correct(caller(), message_id, _body()))
@@ -116,6 +128,7 @@ def correct_analysis(message_id: str) -> Response:
 
 @app.route("/suggestions/{suggestion_id}/outcome", methods=["POST"])
 @api
+@responds({200: SuggestionOutcomeBody, **USER_ERRORS}, request=DiscardRequest)
 def suggestion_outcome(suggestion_id: str) -> Response:
     """The agent discards a suggestion (sent ones are recorded by the send path with their final text)."""
     outcome = container().feedback.discard(caller(), suggestion_id, _body())

@@ -40,3 +40,10 @@ class WebhookRejected(Body):
 
 class Health(Body):
     ok: bool
+
+
+class SuggestionOutcomeBody(Body):
+    """What became of a reply suggestion (``POST /suggestions/{id}/outcome``)."""
+
+    id: str
+    outcome: Literal["as_is", "edited", "discarded"]

@@ -2,6 +2,30 @@
 
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Intent".
+ */
+export type Intent =
+  | "purchase_interest"
+  | "support_request"
+  | "billing_payment"
+  | "billing_negotiation"
+  | "billing_dispute"
+  | "complaint"
+  | "greeting"
+  | "other";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Sentiment".
+ */
+export type Sentiment = "negative" | "neutral" | "positive";
+export type SuggestionOutcome = "as_is" | "edited" | "discarded";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SuggestionOutcome".
+ */
+export type SuggestionOutcome1 = "as_is" | "edited" | "discarded";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "MessageKind".
  */
 export type MessageKind =
@@ -23,19 +47,26 @@ export type MessageKind =
 export interface PonteContract {
   AnalysisPayload: AnalysisPayload;
   ConversationPayload: ConversationPayload;
+  Correction: Correction;
+  CorrectionRequest: CorrectionRequest;
   DiagnosticPayload: DiagnosticPayload;
+  DiscardRequest: DiscardRequest;
   ErrorBody: ErrorBody;
   Health: Health;
   InstanceStatusPayload: InstanceStatusPayload;
   LeadPayload: LeadPayload;
   Me: Me;
+  MessageAnalysisView: MessageAnalysisView;
   MessagePayload: MessagePayload;
+  SuggestionOutcomeBody: SuggestionOutcomeBody;
+  SuggestionPayload: SuggestionPayload;
   WebhookAccepted: WebhookAccepted;
   WebhookIgnored: WebhookIgnored;
   WebhookRejected: WebhookRejected;
 }
 /**
- * ``analysis_ready``: a message's analysis was stored, or the full one replaced a degraded one.
+ * ``analysis_ready``: a customer's message was analysed (again, when the full analysis replaces a
+ * degraded one); ``score_parts`` explains the lead score.
  *
  * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "AnalysisPayload".
@@ -47,23 +78,32 @@ export interface AnalysisPayload {
   conversation_id: string;
   lead_id: string | null;
   sentiment: "negative" | "neutral" | "positive";
-  sentiment_score: number;
-  intent:
-    | "purchase_interest"
-    | "support_request"
-    | "billing_payment"
-    | "billing_negotiation"
-    | "billing_dispute"
-    | "complaint"
-    | "greeting"
-    | "other";
-  intent_confidence: number;
+  intent: string;
   urgency: "low" | "medium" | "high";
   degraded: boolean;
   score: number;
+  score_parts: StoredScoreParts;
   priority: "low" | "medium" | "high" | "critical";
   sla_due_at: string;
   updated_at: string;
+}
+/**
+ * ``score_parts`` as stored (leads, message_analyses) and sent to the UIs: the parts, the total
+ * and the triage reasons.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "StoredScoreParts".
+ */
+export interface StoredScoreParts {
+  intent: number;
+  sentiment: number;
+  engagement: number;
+  intent_label: Intent;
+  sentiment_label: Sentiment;
+  inbound_messages: number;
+  replied_to_agent: boolean;
+  total: number;
+  triage: string[];
 }
 /**
  * ``conversation_created`` / ``conversation_updated``; ``changed`` names what changed (empty when created).
@@ -85,6 +125,27 @@ export interface ConversationPayload {
   changed: ("priority" | "sla_due_at" | "assigned_to" | "status")[];
 }
 /**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Correction".
+ */
+export interface Correction {
+  message_id: string;
+  sentiment: Sentiment | null;
+  intent: Intent | null;
+  corrected_by: string | null;
+  updated_at: string;
+}
+/**
+ * ``POST /messages/{id}/analysis/correction``: at least one label.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CorrectionRequest".
+ */
+export interface CorrectionRequest {
+  sentiment?: Sentiment | null;
+  intent?: Intent | null;
+}
+/**
  * ``diagnostic_recorded``: the proxy rejected a call for this tenant (admins only).
  *
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -101,6 +162,15 @@ export interface DiagnosticPayload {
   status_code: number | null;
   latency_ms: number | null;
   error_code: string | null;
+}
+/**
+ * ``POST /suggestions/{id}/outcome`` from the UI: sent outcomes are recorded at send time.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "DiscardRequest".
+ */
+export interface DiscardRequest {
+  outcome?: SuggestionOutcome;
 }
 /**
  * Every error of a user-facing route: a machine code and a reason (never a secret or a stack).
@@ -134,7 +204,7 @@ export interface InstanceStatusPayload {
   previous_status: string | null;
 }
 /**
- * ``lead_created`` / ``lead_scored``: a lead (one per contact) was created, or its score or priority moved.
+ * ``lead_created`` / ``lead_scored``: a contact's lead, its ERP match, source and current score.
  *
  * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "LeadPayload".
@@ -143,12 +213,14 @@ export interface LeadPayload {
   id: string;
   tenant_id: string;
   contact_id: string;
-  conversation_id: string | null;
   customer_id: string | null;
   returning_customer: boolean;
   source: "organic" | "ctwa_ad" | "search" | "deep_link";
+  source_id: string | null;
+  conversation_id: string | null;
   status: "new" | "open" | "won" | "lost";
   score: number | null;
+  score_parts: StoredScoreParts | null;
   priority: ("low" | "medium" | "high" | "critical") | null;
   scored_at: string | null;
   created_at: string;
@@ -170,6 +242,38 @@ export interface Membership {
   tenant_id: string;
   tenant_name: string;
   role: "owner" | "admin" | "agent";
+}
+/**
+ * What the agent's UI shows for one message: the analysis, its score parts, the suggestion,
+ * and the agent's correction (the labels that count are the corrected ones).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MessageAnalysisView".
+ */
+export interface MessageAnalysisView {
+  message_id: string;
+  sentiment: Sentiment;
+  intent: Intent;
+  urgency: string;
+  degraded: boolean;
+  score: number;
+  score_parts: StoredScoreParts;
+  priority: string;
+  sla_due_at: string;
+  suggestion?: Suggestion | null;
+  correction?: Correction | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Suggestion".
+ */
+export interface Suggestion {
+  id: string;
+  message_id: string;
+  text: string;
+  source: string;
+  outcome?: SuggestionOutcome1 | null;
+  final_text?: string | null;
 }
 /**
  * ``message_created`` / ``message_updated``: one WhatsApp message of the tenant.
@@ -206,6 +310,32 @@ export interface Media {
   seconds?: number | null;
   provider_ref?: string | null;
   sha256?: string | null;
+}
+/**
+ * What became of a reply suggestion (``POST /suggestions/{id}/outcome``).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SuggestionOutcomeBody".
+ */
+export interface SuggestionOutcomeBody {
+  id: string;
+  outcome: "as_is" | "edited" | "discarded";
+}
+/**
+ * ``suggestion_ready``: a reply suggestion for the agent (never sent automatically), or its outcome.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SuggestionPayload".
+ */
+export interface SuggestionPayload {
+  id: string;
+  tenant_id: string;
+  message_id: string;
+  conversation_id: string;
+  text: string;
+  source: "llm" | "template";
+  outcome: ("as_is" | "edited" | "discarded") | null;
+  created_at: string;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -246,6 +376,7 @@ export interface TenantTopicEvents {
   lead_created: LeadPayload;
   lead_scored: LeadPayload;
   analysis_ready: AnalysisPayload;
+  suggestion_ready: SuggestionPayload;
 }
 /** `tenant:{tenant_id}:admin`: owners and admins of the tenant. */
 export interface TenantAdminTopicEvents {
@@ -257,4 +388,5 @@ export interface ConversationTopicEvents {
   message_created: MessagePayload;
   message_updated: MessagePayload;
   analysis_ready: AnalysisPayload;
+  suggestion_ready: SuggestionPayload;
 }

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ponte.domain.analysis import Analysis, Intent, Sentiment
-from ponte.domain.scoring import Engagement
+from ponte.domain.scoring import Engagement, StoredScoreParts
 
 
 class CorrectionRequest(BaseModel):
@@ -75,7 +75,7 @@ class MessageAnalysisView(BaseModel):
     urgency: str
     degraded: bool
     score: int
-    score_parts: dict[str, object]
+    score_parts: StoredScoreParts
     priority: str
     sla_due_at: datetime
     suggestion: Suggestion | None = None

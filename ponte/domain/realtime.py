@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
 from ponte.domain.events import Media, MessageKind
+from ponte.domain.scoring import StoredScoreParts
 
 Priority = Literal["low", "medium", "high", "critical"]
 
@@ -106,7 +107,7 @@ class LeadPayload(Payload):
     conversation_id: UUID | None
     status: Literal["new", "open", "won", "lost"]
     score: int | None
-    score_parts: dict[str, Any] | None
+    score_parts: StoredScoreParts | None
     priority: Priority | None
     scored_at: datetime | None
     created_at: datetime
@@ -126,7 +127,7 @@ class AnalysisPayload(Payload):
     urgency: Literal["low", "medium", "high"]
     degraded: bool
     score: int
-    score_parts: dict[str, Any]
+    score_parts: StoredScoreParts
     priority: Priority
     sla_due_at: datetime
     updated_at: datetime

@@ -74,6 +74,14 @@ class ScoreParts(BaseModel):
     replied_to_agent: bool
 
 
+class StoredScoreParts(ScoreParts):
+    """``score_parts`` as stored (leads, message_analyses) and sent to the UIs: the parts, the total
+    and the triage reasons."""
+
+    total: int = Field(ge=0, le=100)
+    triage: tuple[str, ...]
+
+
 class LeadScore(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

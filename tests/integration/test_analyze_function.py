@@ -140,6 +140,6 @@ def test_lead_and_analysis_events_reach_the_tenant_and_conversation_topics(wired
     ready = by_event["analysis_ready"]
     assert sorted(r["topic"] for r in ready) == sorted([tenant_topic, f"conversation:{conversation_id}"])
     analysis = AnalysisPayload.model_validate(ready[0]["payload"])
-    assert analysis.intent == "purchase_interest" and analysis.score_parts["total"] == analysis.score
+    assert analysis.intent == "purchase_interest" and analysis.score_parts.total == analysis.score
     suggestion = SuggestionPayload.model_validate(by_event["suggestion_ready"][0]["payload"])
     assert suggestion.text == wired.worker.reply and suggestion.outcome is None

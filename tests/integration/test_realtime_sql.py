@@ -242,4 +242,3 @@ def test_change_triggers_follow_the_publication(conn: psycopg.Connection[Any]) -
         "select tgrelid::regclass::text as t from pg_trigger where tgname = 'zz_realtime_local_changes'"
     ).fetchall()
     assert [r["t"] for r in triggers] == ["messages"]
-

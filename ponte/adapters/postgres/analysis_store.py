@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 from ponte.adapters.postgres.db import Database
 from ponte.domain.analysis import MAX_TEXT_CHARS, LabeledExample
 from ponte.domain.analysis_record import AnalysisContext, AnalysisRecord
-from ponte.domain.scoring import Engagement, LeadScore, Triage
+from ponte.domain.scoring import Engagement, LeadScore, StoredScoreParts, Triage
 from ponte.ports.analysis import AnalysisStore
 
 EXAMPLE_MEMORY = 64  # the tenant's newest corrections sent with each request
@@ -84,7 +84,8 @@ PRIORITY_ORDER = ["low", "medium", "high", "critical"]
 
 def score_parts_json(score: LeadScore, triage: Triage) -> dict[str, Any]:
     """The score's parts as the UI explains them, with the triage reasons."""
-    return {"total": score.total, **score.parts.model_dump(mode="json"), "triage": list(triage.reasons)}
+    parts = StoredScoreParts(**score.parts.model_dump(), total=score.total, triage=tuple(triage.reasons))
+    return parts.model_dump(mode="json")
 
 
 def update_conversation(
