@@ -190,12 +190,12 @@ def test_a_correction_rescores_the_message_its_lead_and_conversation(world: Worl
     # GIVEN a message the model took for a purchase, scored and triaged accordingly
     mid = world.analysed_message("R1", text="vocês cobraram meu cartão duas vezes")
     before = world.feedback.analysis(AGENT_CLAIMS, mid)
-    assert before.score_parts["intent_label"] == "purchase_interest" and before.priority == "medium"
+    assert before.score_parts.intent_label == "purchase_interest" and before.priority == "medium"
     # WHEN the agent corrects it to an angry billing dispute
     world.feedback.correct(AGENT_CLAIMS, mid, b'{"intent": "billing_dispute", "sentiment": "negative"}')
     # THEN the score follows the corrected labels and explains itself with them
     after = world.feedback.analysis(AGENT_CLAIMS, mid)
-    assert after.score_parts["intent_label"] == "billing_dispute" and after.score_parts["intent"] == 0
+    assert after.score_parts.intent_label == "billing_dispute" and after.score_parts.intent == 0
     assert after.score < before.score and after.priority == "critical"
     with world.db.as_service(TENANT) as conn:
         lead = conn.execute("select score, priority from public.leads").fetchone()
