@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from ponte.contract.declare import Bodies, responds
 from ponte.domain.accounts import Me
 from ponte.domain.feedback import Correction, CorrectionRequest, DiscardRequest, MessageAnalysisView
-from ponte.domain.hidden import ContactRef
+from ponte.domain.hidden import ContactRef, HiddenList, HideResult, UnhideResult
 from ponte.services.exceptions import BadRequestError, ServiceError, UnauthorizedError
 from ponte.services.intake import WebhookRequest
 from ponte.services.privacy import PrivacyService
@@ -161,6 +161,7 @@ def contact_ref() -> ContactRef:
 
 @app.route("/contacts/hide", methods=["POST"])
 @api
+@responds({200: HideResult, **USER_ERRORS}, request=ContactRef)
 def hide_contact() -> Response:
     """Ocultar do CRM: purge every trace of the contact in the tenant now, and drop it from now on."""
     claims = caller()
@@ -169,6 +170,7 @@ def hide_contact() -> Response:
 
 @app.route("/contacts/unhide", methods=["POST"])
 @api
+@responds({200: UnhideResult, **USER_ERRORS}, request=ContactRef)
 def unhide_contact() -> Response:
     claims = caller()
     return json_response(200, privacy().unhide(claims, contact_ref()))
@@ -176,6 +178,7 @@ def unhide_contact() -> Response:
 
 @app.route("/contacts/hidden", methods=["GET"])
 @api
+@responds({200: HiddenList, **USER_ERRORS})
 def hidden_contacts() -> Response:
     claims = caller()
     request = app.current_request
@@ -186,6 +189,7 @@ def hidden_contacts() -> Response:
 
 @app.route("/contacts/erase", methods=["POST"])
 @api
+@responds({200: HideResult, **USER_ERRORS}, request=ContactRef)
 def erase_contact() -> Response:
     """Erasure on request (LGPD): the same purge and audit, without hiding the contact."""
     claims = caller()

@@ -21,6 +21,11 @@ export type Sentiment = "negative" | "neutral" | "positive";
 export type SuggestionOutcome = "as_is" | "edited" | "discarded";
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "PrivacyAction".
+ */
+export type PrivacyAction = "hide" | "unhide" | "erase" | "sweep";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "SuggestionOutcome".
  */
 export type SuggestionOutcome1 = "as_is" | "edited" | "discarded";
@@ -46,6 +51,7 @@ export type MessageKind =
 
 export interface PonteContract {
   AnalysisPayload: AnalysisPayload;
+  ContactRef: ContactRef;
   ConversationPayload: ConversationPayload;
   Correction: Correction;
   CorrectionRequest: CorrectionRequest;
@@ -53,6 +59,8 @@ export interface PonteContract {
   DiscardRequest: DiscardRequest;
   ErrorBody: ErrorBody;
   Health: Health;
+  HiddenList: HiddenList;
+  HideResult: HideResult;
   InstanceStatusPayload: InstanceStatusPayload;
   LeadPayload: LeadPayload;
   Me: Me;
@@ -60,6 +68,7 @@ export interface PonteContract {
   MessagePayload: MessagePayload;
   SuggestionOutcomeBody: SuggestionOutcomeBody;
   SuggestionPayload: SuggestionPayload;
+  UnhideResult: UnhideResult;
   WebhookAccepted: WebhookAccepted;
   WebhookIgnored: WebhookIgnored;
   WebhookRejected: WebhookRejected;
@@ -104,6 +113,18 @@ export interface StoredScoreParts {
   replied_to_agent: boolean;
   total: number;
   triage: string[];
+}
+/**
+ * What a hide / unhide / erase request names: a phone, a JID, or a stored contact.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ContactRef".
+ */
+export interface ContactRef {
+  phone?: string | null;
+  jid?: string | null;
+  contact_id?: string | null;
+  tenant_id?: string | null;
 }
 /**
  * ``conversation_created`` / ``conversation_updated``; ``changed`` names what changed (empty when created).
@@ -188,6 +209,46 @@ export interface ErrorBody {
  */
 export interface Health {
   ok: boolean;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "HiddenList".
+ */
+export interface HiddenList {
+  tenant_id: string;
+  contacts: HiddenContact[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "HiddenContact".
+ */
+export interface HiddenContact {
+  key: string;
+  forms?: string[];
+  hidden_at?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "HideResult".
+ */
+export interface HideResult {
+  tenant_id: string;
+  contact: string;
+  action: PrivacyAction;
+  hidden_forms?: number;
+  deleted?: PurgeReport;
+}
+/**
+ * Rows deleted per table (``schema.table`` -> rows). Never the number nor content.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "PurgeReport".
+ */
+export interface PurgeReport {
+  counts?: {
+    [k: string]: number;
+  };
+  total?: number;
 }
 /**
  * ``instance_status_changed``: a WhatsApp instance's connection status moved (admins only).
@@ -336,6 +397,15 @@ export interface SuggestionPayload {
   source: "llm" | "template";
   outcome: ("as_is" | "edited" | "discarded") | null;
   created_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "UnhideResult".
+ */
+export interface UnhideResult {
+  tenant_id: string;
+  contact: string;
+  was_hidden: boolean;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema

@@ -21,12 +21,15 @@ def model_schema(model: type[BaseModel], ref_template: str = "#/$defs/{model}") 
 
 
 def assert_closed(schema: Any, where: str) -> None:
-    """Every object schema must say ``additionalProperties: false``: frontends can rely on the exact keys."""
+    """Every object schema is closed (``additionalProperties: false``: frontends can rely on the exact
+    keys) or a typed map (``dict[str, int]``: no fixed keys, every value of one schema). Free-form
+    objects (``dict[str, Any]``) are refused."""
     if isinstance(schema, dict):
-        if (schema.get("type") == "object" or "properties" in schema) and schema.get(
-            "additionalProperties"
-        ) is not False:
-            raise ContractError(f"{where}: an object schema without additionalProperties: false ({sorted(schema)})")
+        if schema.get("type") == "object" or "properties" in schema:
+            extra = schema.get("additionalProperties")
+            typed_map = isinstance(extra, dict) and bool(extra) and "properties" not in schema
+            if extra is not False and not typed_map:
+                raise ContractError(f"{where}: an open object schema, not closed nor a typed map ({sorted(schema)})")
         for key, value in schema.items():
             assert_closed(value, f"{where}.{key}")
     elif isinstance(schema, list):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from chalice.app import Chalice
 from pydantic import BaseModel, ConfigDict
@@ -29,12 +31,25 @@ class Nested(BaseModel):
     inner: Open
 
 
+class FreeForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    detail: dict[str, Any]
+
+
+class TypedMap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    counts: dict[str, int]
+
+
 def test_open_objects_are_refused_even_nested() -> None:
     assert model_schema(Closed)["additionalProperties"] is False
-    with pytest.raises(ContractError, match="additionalProperties"):
+    with pytest.raises(ContractError, match="open object"):
         model_schema(Open)
-    with pytest.raises(ContractError, match="additionalProperties"):
+    with pytest.raises(ContractError, match="open object"):
         model_schema(Nested)
+    with pytest.raises(ContractError, match="open object"):
+        model_schema(FreeForm)
+    assert model_schema(TypedMap)["properties"]["counts"]["additionalProperties"] == {"type": "integer"}
 
 
 def test_every_realtime_payload_is_closed() -> None:
