@@ -8,7 +8,7 @@ from ponte.adapters.leia_labeler import LeiaFastLabeler
 from ponte.adapters.postgres.analysis_store import PgAnalysisStore
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.ingest_store import PgIngestStore
-from ponte.adapters.secrets import WORKER_TOKEN, app_secret, read_secret, secret_store
+from ponte.adapters.secrets import WORKER_TOKEN, app_secret, read_secret, resolve_secrets, secret_store
 from ponte.adapters.sqs import SqsAnalyzeQueue
 from ponte.adapters.worker_client import HttpInferenceClient
 from ponte.domain.breaker import Breaker
@@ -55,7 +55,7 @@ def bootstrap(
     inference: InferenceClient | None = None,
     secrets: SecretStore | None = None,
 ) -> FunctionsContainer:
-    settings = settings or Settings.from_env()
+    settings = resolve_secrets(settings or Settings.from_env())
     secrets = secret_store(settings, secrets)
     if db is None:
         if not settings.database_url:

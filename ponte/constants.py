@@ -30,3 +30,7 @@ DEFAULT_PURGE_QUEUE = "ponte-purge"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_SECRETS_MAX_AGE = 300
 DEFAULT_PURGE_RATE_MINUTES = 5
+
+# Deployed stages keep the database URL in Secrets Manager: the functions get the secret's
+# name (or ARN), never the value. DATABASE_URL wins when set (local stack, tests).
+DATABASE_URL_SECRET_ENV = "PONTE_DATABASE_URL_SECRET"

@@ -28,6 +28,7 @@ class Settings(BaseModel):
     worker_url: str | None = None
     worker_token: str | None = None
     worker_token_secret: str | None = None
+    database_url_secret: str | None = None
     worker_timeout_seconds: float = 20.0
     breaker_failures: int = 3
     breaker_reset_seconds: float = 30.0
@@ -52,6 +53,7 @@ class Settings(BaseModel):
             "worker_url": env.get(c.WORKER_URL_ENV),
             "worker_token": env.get(c.WORKER_TOKEN_ENV),
             "worker_token_secret": env.get(c.WORKER_TOKEN_SECRET_ENV),
+            "database_url_secret": env.get(c.DATABASE_URL_SECRET_ENV),
             "worker_timeout_seconds": float(env.get(c.WORKER_TIMEOUT_ENV, 20.0)),
             "breaker_failures": int(env.get(c.BREAKER_FAILURES_ENV, 3)),
             "breaker_reset_seconds": float(env.get(c.BREAKER_RESET_ENV, 30.0)),

@@ -13,7 +13,7 @@ from ponte.adapters.postgres.feedback import PgFeedbackStore
 from ponte.adapters.postgres.instances import PgInstanceDirectory
 from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.postgres.quarantine import PgQuarantineStore
-from ponte.adapters.secrets import JWT_SECRET, app_secret, secret_store
+from ponte.adapters.secrets import JWT_SECRET, app_secret, resolve_secrets, secret_store
 from ponte.adapters.sqs import SqsEventQueue
 from ponte.domain.outcomes import Normalized
 from ponte.ports.clock import Clock
@@ -53,7 +53,7 @@ def bootstrap(
     queue: EventQueue | None = None,
     secrets: SecretStore | None = None,
 ) -> ProxyContainer:
-    settings = settings or Settings.from_env()
+    settings = resolve_secrets(settings or Settings.from_env())
     secrets = secret_store(settings, secrets)
     if db is None:
         if not settings.database_url:

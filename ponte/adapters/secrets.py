@@ -81,3 +81,13 @@ def read_secret(name: str) -> str:
         raise RuntimeError(f"secret {name!r} is empty or not a string")
     register_secret_values(value)
     return value
+
+
+def resolve_secrets(settings: Settings) -> Settings:
+    """Fill in the database URL from its named secret (deployed stages: the stack passes the name).
+
+    A value given directly (local stack, tests) wins, so nothing is fetched there.
+    """
+    if settings.database_url or not settings.database_url_secret:
+        return settings
+    return settings.model_copy(update={"database_url": read_secret(settings.database_url_secret)})
