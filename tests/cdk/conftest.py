@@ -13,6 +13,7 @@ schedules), which shows that handlers added later are wired with no stack change
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,9 +60,28 @@ def _jsii_cache() -> Path:
     return Path(base) / "ponte" / "jsii"
 
 
+def _logging_state() -> dict[str, tuple[int, bool, list[logging.Handler]]]:
+    loggers = [
+        logging.getLogger(),
+        *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
+    return {lg.name: (lg.level, lg.propagate, list(lg.handlers)) for lg in loggers}
+
+
+def _restore_logging(state: dict[str, tuple[int, bool, list[logging.Handler]]]) -> None:
+    """Packaging imports apps and creates ``Chalice(app_name=...)`` objects, which set the level and
+    handlers of the logger named after the app (shared with the real app's Powertools logger)."""
+    for name, (level, propagate, handlers) in state.items():
+        lg = logging.getLogger(name) if name != "root" else logging.getLogger()
+        lg.setLevel(level)
+        lg.propagate = propagate
+        lg.handlers[:] = handlers
+
+
 @pytest.fixture(scope="session")
 def synths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synths]:
     workdir = tmp_path_factory.mktemp("cdk")
+    logging_before = _logging_state()
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(workdir)
         mp.setenv("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(_jsii_cache()))
@@ -87,5 +107,6 @@ def synths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synths]:
             stack = PonteStack(app, f"Ponte{name.capitalize()}", settings=settings, projects=project_set)
             template = Template.from_stack(stack)
             built[name] = Synth(stack=stack, template=template, json=template.to_json(), outdir=Path(app.outdir))
-    # The working directory is restored before any test runs: other tests may rely on it.
+    # The working directory and the loggers are restored before any test runs: other tests rely on them.
+    _restore_logging(logging_before)
     yield Synths(real=built["real"], sample=built["sample"], staged=staged, workdir=workdir)

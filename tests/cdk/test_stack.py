@@ -159,7 +159,8 @@ def test_a_handler_on_a_queue_the_stack_does_not_define_fails_the_synth(
     from ponte_cdk.discovery import DiscoveryError
     from ponte_cdk.stack import ChaliceProject, PonteStack
 
-    app = Chalice(app_name="ponte-functions")
+    # Not named like the real app: Chalice() resets the level of the logger named after the app.
+    app = Chalice(app_name="ponte-functions-bad")
 
     @app.on_sqs_message(queue="ponte-notifications")
     def notify(event: Any) -> None:

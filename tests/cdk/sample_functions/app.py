@@ -1,6 +1,9 @@
 """A Chalice app shaped like ``functions/app.py`` once every planned handler is in:
 one consumer per queue and two schedules. The stack must wire all of them with no
-change to the stack (it discovers them from this object)."""
+change to the stack (it discovers them from this object).
+
+Named apart from the real app: ``Chalice(app_name=...)`` sets the level of the logger of
+that name, which the real app's Powertools logger shares."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 
 from chalice.app import Chalice, Cron, Rate, SQSEvent
 
-app = Chalice(app_name="ponte-functions")
+app = Chalice(app_name="ponte-functions-sample")
 
 
 @app.on_sqs_message(queue="ponte-ingest", batch_size=10, maximum_batching_window_in_seconds=1)
