@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip
 JS_DIR := tests/js
 JS_STAMP := $(JS_DIR)/node_modules/.package-lock.json
 
-.PHONY: demo up test lint typecheck contract pytest clean pgtap
+.PHONY: demo up test lint typecheck contract pytest clean pgtap cdk-synth
 
 # pgTAP (the RLS matrix) must match the major version of the PostgreSQL binaries the tests run.
 PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
@@ -62,3 +62,9 @@ test: lint typecheck contract pytest
 
 clean:
 	rm -rf $(VENV) .ponte .pytest_cache .mypy_cache .ruff_cache $(JS_DIR)/node_modules
+
+# The production stack through the CDK CLI (pinned: npm's `latest` is an older line). `make test`
+# synthesizes it in-process already; this is what `cdk deploy` runs (see README, Deploy).
+CDK_CLI ?= npx -y aws-cdk@2.1148.1
+cdk-synth: $(STAMP)
+	cd infra/cdk && CDK_DISABLE_VERSION_CHECK=1 $(CDK_CLI) synth --no-notices -q

@@ -7,6 +7,9 @@ Context values (``-c key=value``): ``stage`` (default ``prod``), ``stackName``
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import aws_cdk as cdk
 
 from ponte_cdk.stack import PonteStack
@@ -14,6 +17,9 @@ from ponte_cdk.wiring import StackSettings
 
 
 def main() -> None:
+    # The Chalice construct writes chalice.out/<uuid>/ (~35 MB) into the working directory on
+    # every synth and never deletes it; the previous synths' packages are of no further use.
+    shutil.rmtree(Path.cwd() / "chalice.out", ignore_errors=True)
     app = cdk.App()
 
     def context(key: str, default: str = "") -> str:
