@@ -12,7 +12,6 @@ ENV = {
     "request_timeout_seconds": "PONTE_WORKER_REQUEST_TIMEOUT_SECONDS",
     "llm_timeout_seconds": "PONTE_WORKER_LLM_TIMEOUT_SECONDS",
     "n_ctx": "PONTE_WORKER_N_CTX",
-    "max_reply_chars": "PONTE_WORKER_MAX_REPLY_CHARS",
     "warm_up": "PONTE_WORKER_WARM_UP",
 }
 

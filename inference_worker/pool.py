@@ -64,10 +64,18 @@ class AnalysisPool:
                 *(loop.run_in_executor(self._executor, engine.warm_up) for _ in range(self.settings.processes))
             )
             logger.info("worker processes ready: %s", sorted(set(pids)))
+        except BrokenProcessPool:
+            logger.exception("a worker process died during warm-up; starting a new pool")
+            self._replace_executor()
+            return
         except Exception:
             logger.exception("warm-up failed")
             return
         self.ready = True
+
+    def _replace_executor(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._new_executor()
 
     async def analyze(self, request: AnalyzeRequest) -> engine.Outcome:
         if self.in_flight >= self.capacity:
@@ -82,8 +90,7 @@ class AnalysisPool:
             raise PoolUnavailableError("timeout") from exc
         except BrokenProcessPool as exc:
             logger.error("a worker process died; starting a new pool")
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._new_executor()
+            self._replace_executor()
             raise PoolUnavailableError("process died") from exc
         finally:
             self.in_flight -= 1

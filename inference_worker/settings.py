@@ -33,7 +33,6 @@ class WorkerSettings(BaseModel):
     request_timeout_seconds: float = Field(default=15.0, gt=0)
     llm_timeout_seconds: float = Field(default=6.0, gt=0)
     n_ctx: int = Field(default=2048, ge=512)
-    max_reply_chars: int = Field(default=160, ge=40, le=240)
     warm_up: bool = True
 
     @classmethod
