@@ -59,7 +59,8 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     load = os.getloadavg()[0]
-    return f"{os.cpu_count()} vCPU {model}, {platform.system()} {platform.release()}, Python {platform.python_version()}, load1={load:.2f}"
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{os.cpu_count()} vCPU {model}, {system}, load1={load:.2f}"
 
 
 def in_process(settings: WorkerSettings, texts: list[str]) -> dict[str, float]:
@@ -119,14 +120,22 @@ def worker_rss_mb(url: str) -> list[float]:
 
 def run_mode(mode: str, processes: int, requests: int) -> None:
     token = secrets.token_urlsafe(24)
-    settings = WorkerSettings(token=token, port=0, processes=processes, queue_size=4 * processes,
-                              reply_mode="llm" if mode == "llm" else "template", request_timeout_seconds=120)
+    settings = WorkerSettings(
+        token=token,
+        port=0,
+        processes=processes,
+        queue_size=4 * processes,
+        reply_mode="llm" if mode == "llm" else "template",
+        request_timeout_seconds=120,
+    )
     texts = messages(requests)
     single = in_process(settings, texts[: max(10, requests // 4)])
     line = f"[{mode}] 1 process x 1 thread: p50={single['p50_ms']:.1f} ms p95={single['p95_ms']:.1f} ms"
     if "llm_p50_ms" in single:
-        line += (f"; LLM reply p50={single['llm_p50_ms']:.0f} ms p95={single['llm_p95_ms']:.0f} ms,"
-                 f" replies written by the LLM {single['llm_replies']:.0%} (rest: template fallback)")
+        line += (
+            f"; LLM reply p50={single['llm_p50_ms']:.0f} ms p95={single['llm_p95_ms']:.0f} ms,"
+            f" replies written by the LLM {single['llm_replies']:.0%} (rest: template fallback)"
+        )
     print(line, flush=True)
     service = WorkerService(settings).start()
     try:

@@ -38,7 +38,8 @@ def error(status: int, code: str, reason: str, headers: dict[str, str] | None = 
     return JSONResponse({"code": code, "reason": reason}, status_code=status, headers=headers)
 
 
-def create_app(settings: WorkerSettings) -> Starlette:
+# one closure per route over the shared pool and metrics
+def create_app(settings: WorkerSettings) -> Starlette:  # noqa: C901, PLR0915
     metrics = WorkerMetrics()
     expected = f"Bearer {settings.token}".encode()
     state: dict[str, AnalysisPool] = {}
@@ -97,9 +98,7 @@ def create_app(settings: WorkerSettings) -> Starlette:
             outcome = await pool.analyze(payload)
         except OverloadedError as exc:
             metrics.requests.labels("overloaded").inc()
-            return error(
-                429, "overloaded", "analysis queue is full", headers={"Retry-After": str(exc.retry_after)}
-            )
+            return error(429, "overloaded", "analysis queue is full", headers={"Retry-After": str(exc.retry_after)})
         except PoolUnavailableError as exc:
             # still a valid answer: lexicon + rules, flagged degraded so the caller asks again later
             logger.warning("analysis degraded: %s", exc)

@@ -97,23 +97,21 @@ class Engine:
         )
 
 
-_engine: Engine | None = None
+# the engine of this worker process, set by the pool's initializer
+_process: dict[str, Engine] = {}
 
 
 def init_process(settings_json: str) -> None:
     """Pool initializer: one thread for every numeric library, then the engine."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
-    global _engine
-    _engine = Engine(WorkerSettings.model_validate_json(settings_json))
+    _process["engine"] = Engine(WorkerSettings.model_validate_json(settings_json))
 
 
 def warm_up() -> int:
-    assert _engine is not None, "init_process was not called"
-    _engine.warm_up()
+    _process["engine"].warm_up()
     return os.getpid()
 
 
 def analyze(request_json: str) -> Outcome:
-    assert _engine is not None, "init_process was not called"
-    return _engine.analyze(AnalyzeRequest.model_validate_json(request_json))
+    return _process["engine"].analyze(AnalyzeRequest.model_validate_json(request_json))

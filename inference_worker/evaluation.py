@@ -73,7 +73,7 @@ class Report:
         ]
         shown = [c for c in self.classes if c in set(self.gold) | set(self.predicted)]
         width = max(len(c) for c in shown) + 1
-        lines.append(" " * width + "".join(f"{c[:width - 1]:>{width}}" for c in shown))
+        lines.append(" " * width + "".join(f"{c[: width - 1]:>{width}}" for c in shown))
         for gold, row in self.confusion().items():
             lines.append(f"{gold:<{width}}" + "".join(f"{row[c]:>{width}}" for c in shown))
         return "\n".join(lines)

@@ -11,9 +11,7 @@ class WorkerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter(
-            "ponte_worker_requests", "Analyze requests by outcome", ["outcome"], registry=r
-        )
+        self.requests = Counter("ponte_worker_requests", "Analyze requests by outcome", ["outcome"], registry=r)
         self.request_seconds = Histogram(
             "ponte_worker_request_seconds", "Analyze request latency", buckets=LATENCY_BUCKETS, registry=r
         )

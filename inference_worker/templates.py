@@ -9,7 +9,9 @@ TEMPLATES: dict[Intent, str] = {
         "{hello} Que bom que você se interessou! Vou conferir disponibilidade, valores e prazo de entrega "
         "e já te passo tudo por aqui."
     ),
-    Intent.SUPPORT_REQUEST: "{hello} Claro, vou te ajudar com isso. Pode me passar o número do pedido ou o CPF do cadastro?",
+    Intent.SUPPORT_REQUEST: (
+        "{hello} Claro, vou te ajudar com isso. Pode me passar o número do pedido ou o CPF do cadastro?"
+    ),
     Intent.BILLING_PAYMENT: (
         "{hello} Vou verificar o seu pagamento agora. Se precisar do boleto ou da chave Pix, já te envio por aqui."
     ),

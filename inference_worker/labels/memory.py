@@ -10,7 +10,6 @@ rewrites the archive).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path

@@ -28,7 +28,16 @@ ESCALATION = (
     "cancelar tudo",
 )
 # Time pressure: alone it makes a message more pressing; with a negative tone, urgent.
-TIME_PRESSURE = ("hoje", "agora", "imediatamente", "o quanto antes", "o mais rapido", "ainda hoje", "amanha cedo", "ja ja")
+TIME_PRESSURE = (
+    "hoje",
+    "agora",
+    "imediatamente",
+    "o quanto antes",
+    "o mais rapido",
+    "ainda hoje",
+    "amanha cedo",
+    "ja ja",
+)
 PRESSING_INTENTS = frozenset({Intent.BILLING_DISPUTE, Intent.COMPLAINT, Intent.BILLING_NEGOTIATION})
 
 _WORD_CACHE: dict[str, re.Pattern[str]] = {}

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """GBNF grammars from pydantic models, via llama.cpp's own JSON-schema converter, with two fixes.
 
 ``llama_cpp.llama_grammar.SchemaConverter`` ignores integer ``minimum``/``maximum`` (a TODO
@@ -24,8 +25,8 @@ CHAR_WITHOUT_CONTROLS = BuiltinRule(
 
 
 def _bounds(schema: dict[str, Any]) -> tuple[int, int] | None:
-    low = schema.get("minimum", schema.get("exclusiveMinimum", None))
-    high = schema.get("maximum", schema.get("exclusiveMaximum", None))
+    low = schema.get("minimum", schema.get("exclusiveMinimum"))
+    high = schema.get("maximum", schema.get("exclusiveMaximum"))
     if low is None or high is None:
         return None
     low = int(low) + (1 if "exclusiveMinimum" in schema and "minimum" not in schema else 0)
@@ -33,7 +34,7 @@ def _bounds(schema: dict[str, Any]) -> tuple[int, int] | None:
     return (low, high) if high - low + 1 <= MAX_ENUMERATED_INTEGERS else None
 
 
-class BoundedSchemaConverter(SchemaConverter):  # type: ignore[misc]
+class BoundedSchemaConverter(SchemaConverter):
     def visit(self, schema: dict[str, Any], name: str) -> str:
         bounds = _bounds(schema) if schema.get("type") == "integer" else None
         if bounds is not None:

@@ -55,7 +55,8 @@ class ReplyWriter:
     def load(self) -> None:
         if self._llm is not None:
             return
-        from llama_cpp import Llama, LlamaGrammar
+        from llama_cpp import Llama
+        from llama_cpp.llama_grammar import LlamaGrammar
 
         started = time.perf_counter()
         self._llm = Llama(

@@ -14,7 +14,12 @@ pytestmark = pytest.mark.unit
 def test_macro_f1_per_class_f1_and_confusion() -> None:
     # GIVEN 4 items: 2 right, a positive taken for neutral, a negative taken for positive
     report = Report(task="sentiment", classes=SENTIMENTS)
-    for gold, predicted in [("positive", "positive"), ("negative", "negative"), ("positive", "neutral"), ("negative", "positive")]:
+    for gold, predicted in [
+        ("positive", "positive"),
+        ("negative", "negative"),
+        ("positive", "neutral"),
+        ("negative", "positive"),
+    ]:
         report.add(Item("t", gold), predicted, 1.0)
     # THEN F1(positive) = 2*1/(2+1+1) = 0.5, F1(negative) = 2/(2+0+1) = 0.667; neutral is not a gold class
     assert report.accuracy == 0.5

@@ -49,7 +49,11 @@ def test_shipped_vectors_match_the_example_file(labeler: Labeler) -> None:
 @pytest.mark.parametrize(
     ("text", "sentiment", "intent"),
     [
-        ("me cobraram duas vezes a mesma compra no cartão, quero meu dinheiro de volta", {"negative"}, "billing_dispute"),
+        (
+            "me cobraram duas vezes a mesma compra no cartão, quero meu dinheiro de volta",
+            {"negative"},
+            "billing_dispute",
+        ),
         ("oi, boa tarde! tudo bem?", {"neutral"}, "greeting"),
         # a buying question is neutral or keen, never negative
         ("vocês têm essa mochila na cor verde? quanto custa?", {"neutral", "positive"}, "purchase_interest"),

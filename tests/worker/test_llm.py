@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from llama_cpp import LlamaGrammar
+from llama_cpp.llama_grammar import LlamaGrammar
 from pydantic import BaseModel, ConfigDict, Field
 
 from inference_worker.labels.labeler import Labels
