@@ -1,9 +1,9 @@
 """Agents' corrections make later messages of their tenant better classified (a replay on the
-local stack, through the REST surface), and the feedback routes answer with clear errors.
+local stack with the real inference worker and its packaged models, through the REST surface),
+and the feedback routes answer with clear errors.
 
-The classifier here is the stand-in worker (a real HTTP server on loopback) whose example
-memory is a nearest-neighbour over the examples Ponte sends; what is under test is Ponte's
-loop: correction -> tenant example memory -> AnalyzeRequest.examples -> stored analysis.
+What is under test is the loop: correction -> tenant example memory -> AnalyzeRequest.examples
+-> the worker's nearest-neighbour memory -> stored analysis.
 """
 
 from __future__ import annotations
@@ -20,12 +20,10 @@ import pytest
 
 from ponte.localstack.stack import LocalStack
 from ponte.services.intake import SECRET_HEADER
-from tests.fakes.fake_worker import FakeWorker
 
 pytestmark = pytest.mark.e2e
 
 DEMO = Path(__file__).resolve().parents[2] / "ponte/localstack/demo/evolution/messages.upsert__text-inbound-v2__01.json"
-TOKEN = "replay-worker-token"
 
 # The tenant's own ways of saying things, written for this test. For each family the first
 # message is the one an agent corrects; the others are held out.
@@ -60,20 +58,17 @@ def payload(message_id: str, jid: str, text: str, at: datetime) -> bytes:
 
 
 @pytest.fixture
-def running(db_dsn: str, tmp_path: Path) -> Iterator[tuple[LocalStack, FakeWorker]]:
-    worker = FakeWorker(TOKEN, threshold=0.5).start()
+def running(db_dsn: str, tmp_path: Path) -> Iterator[LocalStack]:
+    """The local stack with the real inference worker (the ``worker`` extra is part of ``make venv``)."""
     stack = LocalStack(
-        state_dir=tmp_path / "state",
-        database_url=db_dsn,
-        proxy_port=0,
-        keep_data=False,
-        overrides={"worker_url": worker.url, "worker_token": TOKEN},
-    ).start()
+        state_dir=tmp_path / "state", database_url=db_dsn, proxy_port=0, keep_data=False, run_worker=True
+    )
     try:
-        yield stack, worker
+        stack.start()
+        assert stack.worker is not None, "the inference worker did not start"
+        yield stack
     finally:
         stack.stop()
-        worker.stop()
 
 
 def member(stack: LocalStack) -> dict[str, Any]:
@@ -111,8 +106,8 @@ def accuracy(intents: dict[str, tuple[str, str]], prefix: str, gold: list[str], 
     return sum(hits) / len(hits)
 
 
-def test_corrections_improve_the_tenants_later_classifications(running: tuple[LocalStack, FakeWorker]) -> None:
-    stack, worker = running
+def test_corrections_improve_the_tenants_later_classifications(running: LocalStack) -> None:
+    stack = running
     texts = [t for _, family in FAMILIES for t in family] + [t for _, t in CONTROLS]
     gold = [label for label, family in FAMILIES for _ in family] + [label for label, _ in CONTROLS]
     corrected = [3 * f for f in range(len(FAMILIES))]
@@ -139,15 +134,13 @@ def test_corrections_improve_the_tenants_later_classifications(running: tuple[Lo
     after = analysed_intents(stack, "RA", len(texts))
     # THEN the held-out messages are classified better, and nothing that was right got worse
     held_before, held_after = accuracy(before, "RB", gold, held_out), accuracy(after, "RA", gold, held_out)
-    # (the stand-in's memory needs half the words in common: one held-out phrasing stays unmatched)
-    assert held_before <= 0.25 and held_after >= 0.75, (held_before, held_after)
-    assert accuracy(after, "RA", gold, controls) == accuracy(before, "RB", gold, controls) == 1.0
-    # AND the worker received the corrections as the tenant's examples
-    assert {e.text for e in worker.requests[-1].examples} == {texts[i] for i in corrected}
+    print(f"held-out intent accuracy: before {held_before:.3f}, after {held_after:.3f}")
+    assert held_after >= 0.75 and held_after - held_before >= 0.25, (held_before, held_after)
+    assert accuracy(after, "RA", gold, controls) >= accuracy(before, "RB", gold, controls)
 
 
-def test_feedback_routes_need_a_member_and_answer_with_reasons(running: tuple[LocalStack, FakeWorker]) -> None:
-    stack, _ = running
+def test_feedback_routes_need_a_member_and_answer_with_reasons(running: LocalStack) -> None:
+    stack = running
     send_round(stack, "FB", ["quanto custa a blusa preta?"])
     [(message_id, _)] = analysed_intents(stack, "FB", 1).values()
     auth = {"Authorization": f"Bearer {stack.demo_token()}"}
