@@ -130,3 +130,19 @@ def scheduled_purge_handler(event: dict[str, Any], context: Any) -> dict[str, An
 def scheduled_purge(event: CloudWatchEvent) -> dict[str, Any]:
     """Every few minutes: purge what in-flight queue messages stored for contacts hidden since."""
     return scheduled_purge_handler(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def diagnostics_cleanup(event: CloudWatchEvent) -> dict[str, int]:
+    """Keeps the diagnostics log to its retention (30 days unless PONTE_DIAGNOSTICS_RETENTION_DAYS)."""
+    deleted = container().diagnostics.purge()
+    logger.info("diagnostics cleanup", extra={"deleted": deleted})
+    return {"deleted": deleted}
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def session_checks(event: CloudWatchEvent) -> dict[str, str]:
+    """A status check of every instance: feeds the session recovery when no event came."""
+    results = container().sessions.check_all()
+    logger.info("session checks", extra={"instances": len(results)})
+    return results

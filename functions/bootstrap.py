@@ -4,19 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ponte.adapters.gateways.factory import gateway_factory_from_settings
 from ponte.adapters.leia_labeler import LeiaFastLabeler
 from ponte.adapters.postgres.analysis_store import PgAnalysisStore
 from ponte.adapters.postgres.db import Database
+from ponte.adapters.postgres.diagnostics import PgDiagnosticsLog
+from ponte.adapters.postgres.diagnostics_reader import PgDiagnosticsReader
 from ponte.adapters.postgres.ingest_store import PgIngestStore
-from ponte.adapters.secrets import WORKER_TOKEN, app_secret, read_secret, resolve_secrets, secret_store
+from ponte.adapters.postgres.sessions import PgSessionStore
+from ponte.adapters.secrets import (
+    WORKER_TOKEN,
+    PowertoolsSecretStore,
+    app_secret,
+    read_secret,
+    resolve_secrets,
+    secret_store,
+)
 from ponte.adapters.sqs import SqsAnalyzeQueue
 from ponte.adapters.worker_client import HttpInferenceClient
 from ponte.domain.breaker import Breaker
 from ponte.ports.analysis import AnalyzeJobQueue, InferenceClient
+from ponte.ports.gateway import GatewayFactory
 from ponte.ports.secrets import SecretStore
 from ponte.services.analyze import AnalyzeService, RetryPolicy
+from ponte.services.diagnostics import DiagnosticsService
 from ponte.services.ingest import IngestService
 from ponte.services.privacy import PrivacyService
+from ponte.services.sessions import SessionService
 from ponte.settings import Settings
 from ponte.wiring import privacy_service
 
@@ -27,6 +41,8 @@ class FunctionsContainer:
     db: Database
     ingest: IngestService
     analyze: AnalyzeService
+    sessions: SessionService
+    diagnostics: DiagnosticsService
     privacy: PrivacyService | None = None
 
 
@@ -54,6 +70,7 @@ def bootstrap(
     analyze_queue: AnalyzeJobQueue | None = None,
     inference: InferenceClient | None = None,
     secrets: SecretStore | None = None,
+    gateways: GatewayFactory | None = None,
 ) -> FunctionsContainer:
     settings = resolve_secrets(settings or Settings.from_env())
     secrets = secret_store(settings, secrets)
@@ -71,10 +88,16 @@ def bootstrap(
         breaker=Breaker(failure_threshold=settings.breaker_failures, reset_after=settings.breaker_reset_seconds),
         retry=RetryPolicy(base_delay_seconds=settings.analyze_retry_base_seconds),
     )
+    gateways = gateways or gateway_factory_from_settings(
+        settings, secrets or PowertoolsSecretStore(), PgDiagnosticsLog(db)
+    )
+    sessions = SessionService(store=PgSessionStore(db), gateways=gateways)
     return FunctionsContainer(
         settings=settings,
         db=db,
-        ingest=IngestService(PgIngestStore(db), analyze_queue),
+        ingest=IngestService(PgIngestStore(db), analyze_queue, sessions=sessions),
         analyze=analyze,
+        sessions=sessions,
         privacy=privacy_service(db, settings, secrets),
+        diagnostics=DiagnosticsService(PgDiagnosticsReader(db), retention_days=settings.diagnostics_retention_days),
     )

@@ -33,6 +33,12 @@ class Settings(BaseModel):
     breaker_failures: int = 3
     breaker_reset_seconds: float = 30.0
     analyze_retry_base_seconds: int = 30
+    tenant_secret_prefix: str = c.DEFAULT_TENANT_SECRET_PREFIX
+    diagnostics_retention_days: int = c.DEFAULT_DIAGNOSTICS_RETENTION_DAYS
+    gateway_timeout_seconds: float = c.DEFAULT_GATEWAY_TIMEOUT_SECONDS
+    public_base_url: str | None = None  # the proxy's public URL (gateways' webhooks point at it)
+    # an unconfirmed send (timeout) is sent again on a retry only after this long without an echo
+    send_resend_after_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -58,6 +64,13 @@ class Settings(BaseModel):
             "breaker_failures": int(env.get(c.BREAKER_FAILURES_ENV, 3)),
             "breaker_reset_seconds": float(env.get(c.BREAKER_RESET_ENV, 30.0)),
             "analyze_retry_base_seconds": int(env.get(c.ANALYZE_RETRY_BASE_ENV, 30)),
+            "tenant_secret_prefix": env.get(c.TENANT_SECRET_PREFIX_ENV, c.DEFAULT_TENANT_SECRET_PREFIX),
+            "diagnostics_retention_days": int(
+                env.get(c.DIAGNOSTICS_RETENTION_DAYS_ENV, c.DEFAULT_DIAGNOSTICS_RETENTION_DAYS)
+            ),
+            "gateway_timeout_seconds": float(env.get(c.GATEWAY_TIMEOUT_ENV, c.DEFAULT_GATEWAY_TIMEOUT_SECONDS)),
+            "public_base_url": env.get(c.PUBLIC_BASE_URL_ENV),
+            "send_resend_after_seconds": float(env.get(c.SEND_RESEND_AFTER_ENV, "60")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

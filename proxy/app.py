@@ -11,10 +11,22 @@ from pydantic import ValidationError
 from ponte.contract.declare import Bodies, responds
 from ponte.domain.accounts import Me
 from ponte.domain.feedback import Correction, CorrectionRequest, DiscardRequest, MessageAnalysisView
+from ponte.domain.gateway_api import (
+    DeepLinkCreate,
+    DeepLinkCreated,
+    DeepLinkResolved,
+    DiagnosticsPage,
+    InstanceView,
+    SendRequest,
+    SendResponse,
+    StartConversationRequest,
+    scalar_map,
+)
 from ponte.domain.hidden import ContactRef, HiddenList, HideResult, UnhideResult
 from ponte.services.exceptions import BadRequestError, ServiceError, UnauthorizedError
 from ponte.services.intake import WebhookRequest
 from ponte.services.privacy import PrivacyService
+from ponte.services.sending import SendCommand
 from proxy.bootstrap import ProxyContainer, bootstrap
 from proxy.http import api, authenticate, json_response
 from proxy.responses import (
@@ -194,3 +206,124 @@ def erase_contact() -> Response:
     """Erasure on request (LGPD): the same purge and audit, without hiding the contact."""
     claims = caller()
     return json_response(200, privacy().erase(claims, contact_ref()))
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or 400 with a machine code."""
+    request = app.current_request
+    raw = (request.raw_body if request is not None else b"") or b""
+    try:
+        body = json.loads(raw) if raw else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequestError("body is not valid JSON", code="invalid_json") from exc
+    if not isinstance(body, dict):
+        raise BadRequestError("body must be a JSON object", code="invalid_json")
+    return body
+
+
+def query_params() -> dict[str, str]:
+    request = app.current_request
+    return dict(request.query_params or {}) if request is not None else {}
+
+
+def _optional_str(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequestError(f"{name} must be a string", code="invalid_field")
+    return value
+
+
+def _send_command(body: dict[str, Any], **where: str | None) -> SendCommand:
+    return SendCommand(
+        text=_optional_str(body, "text") or "",
+        idempotency_key=_optional_str(body, "idempotency_key") or "",
+        suggestion_id=_optional_str(body, "suggestion_id"),
+        **where,
+    )
+
+
+SEND_RESPONSES: dict[int, Bodies] = {200: SendResponse, 201: SendResponse, 202: SendResponse, 502: ErrorBody,
+                                     503: ErrorBody, **USER_ERRORS}  # fmt: skip
+
+
+@app.route("/conversations/{conversation_id}/messages", methods=["POST"])
+@api
+@responds(SEND_RESPONSES, request=SendRequest, summary="Send a text (idempotent; never blindly retried)")
+def send_message(conversation_id: str) -> Response:
+    """An agent sends a text; 201 sent, 200 an earlier send with the same key, 202 unconfirmed."""
+    claims = caller()
+    result = container().sending.send(claims, _send_command(json_body(), conversation_id=conversation_id))
+    return json_response(result.status_code, SendResponse.model_validate(result.body()))
+
+
+@app.route("/conversations", methods=["POST"])
+@api
+@responds(SEND_RESPONSES, request=StartConversationRequest, summary="First message of a virtual conversation")
+def start_conversation() -> Response:
+    """The first message of a virtual conversation (a deep link to a number never talked to)."""
+    claims = caller()
+    body = json_body()
+    command = _send_command(body, phone=_optional_str(body, "phone"), instance_id=_optional_str(body, "instance_id"))
+    result = container().sending.send(claims, command)
+    return json_response(result.status_code, SendResponse.model_validate(result.body()))
+
+
+@app.route("/deeplinks/resolve", methods=["GET"])
+@api
+@responds({200: DeepLinkResolved, **USER_ERRORS}, summary="A marketing deep link: conversation or virtual one")
+def resolve_deeplink() -> Response:
+    claims = caller()
+    resolved = container().deeplinks.resolve(claims, query_params())
+    if resolved.get("customer"):
+        resolved["customer"] = {
+            **resolved["customer"],
+            "sales_summary": scalar_map(resolved["customer"].get("sales_summary")) or {},
+        }
+    return json_response(200, DeepLinkResolved.model_validate(resolved))
+
+
+@app.route("/deeplinks", methods=["POST"])
+@api
+@responds({201: DeepLinkCreated, **USER_ERRORS}, request=DeepLinkCreate, summary="A signed deep link (admins)")
+def create_deeplink() -> Response:
+    claims = caller()
+    return json_response(201, DeepLinkCreated.model_validate(container().deeplinks.create(claims, json_body())))
+
+
+@app.route("/instances/{instance_id}/status", methods=["GET"])
+@api
+@responds(
+    {200: InstanceView, 502: ErrorBody, **USER_ERRORS}, summary="Session status (a status check feeds the recovery)"
+)
+def instance_status(instance_id: str) -> Response:
+    claims = caller()
+    return json_response(200, InstanceView.model_validate(container().sessions.status(claims, instance_id)))
+
+
+@app.route("/instances/{instance_id}/reconnect", methods=["POST"])
+@api
+@responds({200: InstanceView, 502: ErrorBody, **USER_ERRORS}, summary="Automatic reconnects, then a reset total")
+def instance_reconnect(instance_id: str) -> Response:
+    claims = caller()
+    return json_response(200, InstanceView.model_validate(container().sessions.reconnect(claims, instance_id)))
+
+
+@app.route("/instances/{instance_id}/reset", methods=["POST"])
+@api
+@responds({200: InstanceView, 502: ErrorBody, **USER_ERRORS}, summary="Reset total: a new session and QR")
+def instance_reset(instance_id: str) -> Response:
+    """Reset total: clear the gateway session and start a new one; the new QR goes to the admins."""
+    claims = caller()
+    return json_response(200, InstanceView.model_validate(container().sessions.reset(claims, instance_id)))
+
+
+@app.route("/diagnostics", methods=["GET"])
+@api
+@responds({200: DiagnosticsPage, **USER_ERRORS}, summary="The diagnostics log (admins), newest first, by cursor")
+def diagnostics() -> Response:
+    claims = caller()
+    page = container().diagnostics.list(claims, query_params())
+    items = [{**item, "detail": scalar_map(item.get("detail"))} for item in page["items"]]
+    return json_response(200, DiagnosticsPage.model_validate({**page, "items": items}))

@@ -5,26 +5,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ponte.adapters.gateways.factory import gateway_factory_from_settings
 from ponte.adapters.jwt_verifier import JwtVerifier
 from ponte.adapters.postgres.accounts import PgMembershipReader
 from ponte.adapters.postgres.db import Database
+from ponte.adapters.postgres.deeplinks import PgDeepLinkReader
 from ponte.adapters.postgres.diagnostics import PgDiagnosticsLog
+from ponte.adapters.postgres.diagnostics_reader import PgDiagnosticsReader
 from ponte.adapters.postgres.feedback import PgFeedbackStore
 from ponte.adapters.postgres.instances import PgInstanceDirectory
 from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.postgres.quarantine import PgQuarantineStore
-from ponte.adapters.secrets import JWT_SECRET, app_secret, resolve_secrets, secret_store
+from ponte.adapters.postgres.sending import PgSendStore, PgSuggestions
+from ponte.adapters.postgres.sessions import PgSessionStore
+from ponte.adapters.secrets import JWT_SECRET, PowertoolsSecretStore, app_secret, resolve_secrets, secret_store
 from ponte.adapters.sqs import SqsEventQueue
+from ponte.adapters.tenant_keys import SecretTenantKeys
 from ponte.domain.outcomes import Normalized
 from ponte.ports.clock import Clock
+from ponte.ports.gateway import GatewayFactory
 from ponte.ports.queue import EventQueue
 from ponte.ports.secrets import SecretStore
 from ponte.services.accounts import AccountService
+from ponte.services.deeplinks import DeepLinkService
+from ponte.services.diagnostics import DiagnosticsService
 from ponte.services.feedback import FeedbackService
 from ponte.services.gate import EventGate
 from ponte.services.intake import IntakeService
 from ponte.services.privacy import PrivacyService
 from ponte.services.quarantine_replay import QuarantineReplayService
+from ponte.services.sending import SendService
+from ponte.services.sessions import SessionService
 from ponte.settings import Settings
 from ponte.wiring import privacy_service
 from proxy import providers
@@ -40,6 +51,10 @@ class ProxyContainer:
     verifier: JwtVerifier | None
     feedback: FeedbackService
     privacy: PrivacyService | None
+    sending: SendService
+    sessions: SessionService
+    deeplinks: DeepLinkService
+    diagnostics: DiagnosticsService
 
 
 def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
@@ -52,6 +67,7 @@ def bootstrap(
     db: Database | None = None,
     queue: EventQueue | None = None,
     secrets: SecretStore | None = None,
+    gateways: GatewayFactory | None = None,
 ) -> ProxyContainer:
     settings = resolve_secrets(settings or Settings.from_env())
     secrets = secret_store(settings, secrets)
@@ -64,11 +80,15 @@ def bootstrap(
             raise RuntimeError("PONTE_INGEST_QUEUE_URL is not set")
         queue = SqsEventQueue(settings.ingest_queue_url)
     instances, privacy, quarantine = PgInstanceDirectory(db), PgPrivacySettings(db), PgQuarantineStore(db)
+    diagnostics_log = PgDiagnosticsLog(db)
+    # instances' gateway credentials and tenants' deep-link keys are always in the secret store
+    store = secrets or PowertoolsSecretStore()
+    gateways = gateways or gateway_factory_from_settings(settings, store, diagnostics_log)
     intake = IntakeService(
         instances=instances,
         normalize=_normalize,
         queue=queue,
-        diagnostics=PgDiagnosticsLog(db),
+        diagnostics=diagnostics_log,
         privacy=privacy,
         max_body_bytes=settings.max_body_bytes,
         quarantine=quarantine,
@@ -94,4 +114,15 @@ def bootstrap(
         verifier=verifier,
         feedback=FeedbackService(PgFeedbackStore(db)),
         privacy=privacy_actions,
+        sending=SendService(
+            store=PgSendStore(db),
+            gateways=gateways,
+            suggestions=PgSuggestions(db),
+            resend_after_seconds=settings.send_resend_after_seconds,
+        ),
+        sessions=SessionService(store=PgSessionStore(db), gateways=gateways),
+        deeplinks=DeepLinkService(
+            reader=PgDeepLinkReader(db), keys=SecretTenantKeys(store, settings.tenant_secret_prefix)
+        ),
+        diagnostics=DiagnosticsService(PgDiagnosticsReader(db), retention_days=settings.diagnostics_retention_days),
     )

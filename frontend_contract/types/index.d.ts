@@ -55,17 +55,27 @@ export interface PonteContract {
   ConversationPayload: ConversationPayload;
   Correction: Correction;
   CorrectionRequest: CorrectionRequest;
+  DeepLink: DeepLink;
+  DeepLinkCreate: DeepLinkCreate;
+  DeepLinkCreated: DeepLinkCreated;
+  DeepLinkResolved: DeepLinkResolved;
   DiagnosticPayload: DiagnosticPayload;
+  DiagnosticsPage: DiagnosticsPage;
   DiscardRequest: DiscardRequest;
   ErrorBody: ErrorBody;
   Health: Health;
   HiddenList: HiddenList;
   HideResult: HideResult;
+  InstanceQrPayload: InstanceQrPayload;
   InstanceStatusPayload: InstanceStatusPayload;
+  InstanceView: InstanceView;
   LeadPayload: LeadPayload;
   Me: Me;
   MessageAnalysisView: MessageAnalysisView;
   MessagePayload: MessagePayload;
+  SendRequest: SendRequest;
+  SendResponse: SendResponse;
+  StartConversationRequest: StartConversationRequest;
   SuggestionOutcomeBody: SuggestionOutcomeBody;
   SuggestionPayload: SuggestionPayload;
   UnhideResult: UnhideResult;
@@ -167,6 +177,101 @@ export interface CorrectionRequest {
   intent?: Intent | null;
 }
 /**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "DeepLink".
+ */
+export interface DeepLink {
+  tenant_id: string;
+  phone: string;
+  text?: string;
+  expires_at?: number | null;
+  signature?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "DeepLinkCreate".
+ */
+export interface DeepLinkCreate {
+  tenant_id?: string | null;
+  phone: string;
+  text?: string;
+  ttl_seconds?: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "DeepLinkCreated".
+ */
+export interface DeepLinkCreated {
+  query: string;
+  expires_at: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "DeepLinkResolved".
+ */
+export interface DeepLinkResolved {
+  tenant_id: string;
+  phone_e164: string;
+  signed: boolean;
+  prefilled_text: string;
+  conversation: ConversationRef;
+  customer: CustomerCard | null;
+  send: SendHint;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ConversationRef".
+ */
+export interface ConversationRef {
+  id: string | null;
+  virtual: boolean;
+  instance_id: string | null;
+  instance_ids?: string[];
+  chat_key: string;
+  contact: ContactCard;
+  status?: string | null;
+  priority?: string | null;
+  last_message_at?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ContactCard".
+ */
+export interface ContactCard {
+  id: string | null;
+  display_name: string | null;
+  phone_e164: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CustomerCard".
+ */
+export interface CustomerCard {
+  id: string;
+  external_id: string;
+  name: string;
+  photo_url: string | null;
+  sales_summary: {
+    [k: string]: string | number | boolean | null;
+  };
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SendHint".
+ */
+export interface SendHint {
+  method: "POST";
+  path: string;
+  body?: SendHintBody | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SendHintBody".
+ */
+export interface SendHintBody {
+  phone: string;
+}
+/**
  * ``diagnostic_recorded``: the proxy rejected a call for this tenant (admins only).
  *
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -183,6 +288,33 @@ export interface DiagnosticPayload {
   status_code: number | null;
   latency_ms: number | null;
   error_code: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "DiagnosticsPage".
+ */
+export interface DiagnosticsPage {
+  items: DiagnosticItem[];
+  next_cursor: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "DiagnosticItem".
+ */
+export interface DiagnosticItem {
+  id: number;
+  occurred_at: string;
+  tenant_id: string | null;
+  instance_id: string | null;
+  route: string;
+  event: string | null;
+  outcome: string;
+  status_code: number | null;
+  latency_ms: number | null;
+  error_code: string | null;
+  detail: {
+    [k: string]: string | number | boolean | null;
+  } | null;
 }
 /**
  * ``POST /suggestions/{id}/outcome`` from the UI: sent outcomes are recorded at send time.
@@ -251,6 +383,23 @@ export interface PurgeReport {
   total?: number;
 }
 /**
+ * ``instance_qr_updated``: a new QR / pairing code to log the instance in again (admins only).
+ *
+ * Rate-limited and deduplicated by the session recovery: gateways can loop and emit hundreds a minute.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "InstanceQrPayload".
+ */
+export interface InstanceQrPayload {
+  id: string;
+  instance_id: string;
+  tenant_id: string;
+  qr_code: string | null;
+  qr_image: string | null;
+  pairing_code: string | null;
+  generated_at: string;
+}
+/**
  * ``instance_status_changed``: a WhatsApp instance's connection status moved (admins only).
  *
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -263,6 +412,42 @@ export interface InstanceStatusPayload {
   gateway_instance: string;
   status: string;
   previous_status: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "InstanceView".
+ */
+export interface InstanceView {
+  instance_id: string;
+  provider: "wppconnect" | "evolution";
+  gateway_instance: string;
+  status: string;
+  recovery: RecoveryView;
+  qr: QrView | null;
+  reason: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RecoveryView".
+ */
+export interface RecoveryView {
+  phase: string;
+  reconnects: number;
+  resets: number;
+  qr_published: number;
+  qr_suppressed: number;
+  last_reason: string | null;
+  updated_at: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "QrView".
+ */
+export interface QrView {
+  qr_code: string | null;
+  qr_image: string | null;
+  pairing_code: string | null;
+  generated_at: string;
 }
 /**
  * ``lead_created`` / ``lead_scored``: a contact's lead, its ERP match, source and current score.
@@ -373,6 +558,42 @@ export interface Media {
   sha256?: string | null;
 }
 /**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SendRequest".
+ */
+export interface SendRequest {
+  text: string;
+  idempotency_key: string;
+  suggestion_id?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SendResponse".
+ */
+export interface SendResponse {
+  status: "pending" | "sent" | "unconfirmed" | "failed";
+  outbox_id: string;
+  conversation_id: string | null;
+  message_id: string | null;
+  provider_message_id: string | null;
+  idempotency_key: string;
+  suggestion_id: string | null;
+  suggestion_outcome: ("as_is" | "edited") | null;
+  attempts: number;
+  replayed: boolean;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "StartConversationRequest".
+ */
+export interface StartConversationRequest {
+  text: string;
+  idempotency_key: string;
+  suggestion_id?: string | null;
+  phone: string;
+  instance_id?: string | null;
+}
+/**
  * What became of a reply suggestion (``POST /suggestions/{id}/outcome``).
  *
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -451,6 +672,7 @@ export interface TenantTopicEvents {
 /** `tenant:{tenant_id}:admin`: owners and admins of the tenant. */
 export interface TenantAdminTopicEvents {
   instance_status_changed: InstanceStatusPayload;
+  instance_qr_updated: InstanceQrPayload;
   diagnostic_recorded: DiagnosticPayload;
 }
 /** `conversation:{conversation_id}`: any member of the tenant (owner, admin, agent). */

@@ -79,6 +79,21 @@ class InstanceStatusPayload(Payload):
     previous_status: str | None
 
 
+class InstanceQrPayload(Payload):
+    """``instance_qr_updated``: a new QR / pairing code to log the instance in again (admins only).
+
+    Rate-limited and deduplicated by the session recovery: gateways can loop and emit hundreds a minute.
+    """
+
+    id: UUID  # the instance's id (realtime payloads carry an ``id``)
+    instance_id: UUID
+    tenant_id: UUID
+    qr_code: str | None
+    qr_image: str | None
+    pairing_code: str | None
+    generated_at: datetime
+
+
 class DiagnosticPayload(Payload):
     """``diagnostic_recorded``: the proxy rejected a call for this tenant (admins only)."""
 
@@ -221,6 +236,11 @@ TOPICS: tuple[TopicSpec, ...] = (
                 name="instance_status_changed",
                 payload=InstanceStatusPayload,
                 description="the instance's connection status changed",
+            ),
+            EventSpec(
+                name="instance_qr_updated",
+                payload=InstanceQrPayload,
+                description="a new QR / pairing code for an admin to scan (after a reset total, rate-limited)",
             ),
             EventSpec(
                 name="diagnostic_recorded",

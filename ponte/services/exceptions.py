@@ -52,3 +52,15 @@ class UnprocessableError(ServiceError):
 class QueueUnavailableError(ServiceError):
     status_code = 503
     code = "queue_unavailable"
+
+
+class BadGatewayError(ServiceError):
+    """The gateway refused or failed in a way the caller cannot fix by retrying now."""
+
+    status_code = 502
+    code = "gateway_error"
+
+
+class ServiceUnavailableError(ServiceError):
+    status_code = 503
+    code = "service_unavailable"

@@ -1,19 +1,24 @@
 """Ingest: store canonical events idempotently (contact, conversation, message, lead) and hand
 every newly stored inbound text to the analyze queue, its own queue so that slow inference
-never delays ingestion."""
+never delays ingestion. Connection and QR events feed the instance's session recovery."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope
-from ponte.domain.events import ContactsEvent, MessageEvent, StatusEvent
+from ponte.domain.events import ConnectionEvent, ContactsEvent, MessageEvent, QrEvent, StatusEvent
 from ponte.ports.analysis import AnalyzeJobQueue
 from ponte.ports.store import IngestStore
 
 logger = logging.getLogger(__name__)
+
+
+class SessionObserver(Protocol):
+    def on_event(self, instance_id: str, event: ConnectionEvent | QrEvent) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -25,9 +30,15 @@ class IngestResult:
 
 
 class IngestService:
-    def __init__(self, store: IngestStore, analyze_queue: AnalyzeJobQueue | None = None) -> None:
+    def __init__(
+        self,
+        store: IngestStore,
+        analyze_queue: AnalyzeJobQueue | None = None,
+        sessions: SessionObserver | None = None,
+    ) -> None:
         self._store = store
         self._analyze_queue = analyze_queue
+        self._sessions = sessions
 
     def handle(self, envelope: IngestEnvelope) -> IngestResult:
         event = envelope.event
@@ -39,6 +50,8 @@ class IngestService:
         if not isinstance(event, MessageEvent):
             # connection and QR events: the session state machine (gateway ops) consumes them here
             self._store.save_other(envelope)
+            if isinstance(event, ConnectionEvent | QrEvent) and self._sessions is not None:
+                self._sessions.on_event(envelope.instance_id, event)
             return IngestResult(stored=False, kind=event.type)
         saved = self._store.save_message(envelope.tenant_id, envelope.instance_id, event)
         enqueued = False

@@ -23,3 +23,6 @@ def stack(db_dsn: str, tmp_path: Path) -> Iterator[LocalStack]:
         yield s
     finally:
         s.stop()
+
+
+from tests.e2e.gateway_support import gateway  # noqa: E402, F401 - the fake-gateway fixture

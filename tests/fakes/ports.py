@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from ponte.domain.diagnostics import DiagnosticsEntry
@@ -17,6 +17,7 @@ from ponte.ports.instances import InstanceDirectory
 from ponte.ports.privacy import PrivacySettings
 from ponte.ports.quarantine import QuarantineStore
 from ponte.ports.queue import EventQueue
+from ponte.ports.secrets import SecretNotFoundError, SecretStore
 from ponte.ports.store import IngestStore, SavedMessage
 
 
@@ -127,3 +128,13 @@ class FakeClock(Clock):
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)
         self._mono += seconds
+
+
+class FakeSecrets(SecretStore):
+    def __init__(self, values: dict[str, dict[str, str]] | None = None) -> None:
+        self.values = values or {}
+
+    def get(self, name: str) -> Mapping[str, str]:
+        if name not in self.values:
+            raise SecretNotFoundError(name)
+        return self.values[name]

@@ -32,6 +32,7 @@ ANALYSIS = "00000000-0000-4000-8000-00000000aa0d"
 SUGGESTION = "00000000-0000-4000-8000-00000000aa0e"
 CORRECTION = "00000000-0000-4000-8000-00000000aa0f"
 CONTACT2 = "00000000-0000-4000-8000-00000000aa10"  # a contact without a lead yet
+OUTBOX = "00000000-0000-4000-8000-00000000aa11"
 
 USERS = {"nonmember": NONMEMBER, "agent": AGENT, "admin": ADMIN, "owner": OWNER}
 
@@ -82,6 +83,12 @@ insert into public.reply_suggestions (id, tenant_id, message_id, conversation_id
   values ('{SUGGESTION}', '{TENANT_A}', '{MESSAGE}', '{CONVERSATION}', '{ANALYSIS}', 'Olá!', 'template', 'm');
 insert into public.analysis_corrections (id, tenant_id, message_id, sentiment, corrected_by)
   values ('{CORRECTION}', '{TENANT_A}', '{MESSAGE}', 'positive', '{AGENT}');
+insert into public.outbound_messages (id, tenant_id, instance_id, conversation_id, chat_key, recipient,
+  idempotency_key, request_hash, body, created_by)
+  values ('{OUTBOX}', '{TENANT_A}', '{INSTANCE}', '{CONVERSATION}', '+5511987650001', '5511987650001',
+  'key-00000001', 'h', 'olá', '{AGENT}');
+insert into public.instance_sessions (instance_id, tenant_id) values ('{INSTANCE}', '{TENANT_A}');
+insert into public.instance_qr_codes (instance_id, tenant_id, qr_code) values ('{INSTANCE}', '{TENANT_A}', '2@qr');
 """
 
 
@@ -220,6 +227,33 @@ TABLES: tuple[Table, ...] = (
         f" values ('{TENANT_A}', 'evolution', 'x', '{{}}', 2)",
         "replay_reason = replay_reason",
         {"select": ADMINS},  # written and replayed by the service
+    ),
+    Table(
+        "public.outbound_messages",
+        f"id = '{OUTBOX}'",
+        "insert into public.outbound_messages (tenant_id, instance_id, conversation_id, chat_key, recipient,"
+        f" idempotency_key, request_hash, body, created_by) values ('{TENANT_A}', '{INSTANCE}', '{CONVERSATION}',"
+        " '+5511987650001', '5511987650001', 'key-00000002', 'h', 'oi', (select auth.uid()))",
+        "status = 'unconfirmed'",
+        {"select": MEMBERS, "insert": MEMBERS, "update": MEMBERS},  # agents send under their RLS
+    ),
+    Table(
+        "public.instance_sessions",
+        f"instance_id = '{INSTANCE}'",
+        "with i as (insert into public.whatsapp_instances (tenant_id, provider, gateway_instance, webhook_secret_hash)"
+        f" values ('{TENANT_A}', 'evolution', 's2', 'h') returning id, tenant_id)"
+        " insert into public.instance_sessions (instance_id, tenant_id) select id, tenant_id from i",
+        "last_reason = last_reason",
+        {"select": ADMINS},  # the session recovery writes it as the service
+    ),
+    Table(
+        "public.instance_qr_codes",
+        f"instance_id = '{INSTANCE}'",
+        "with i as (insert into public.whatsapp_instances (tenant_id, provider, gateway_instance, webhook_secret_hash)"
+        f" values ('{TENANT_A}', 'evolution', 'q2', 'h') returning id, tenant_id)"
+        " insert into public.instance_qr_codes (instance_id, tenant_id, qr_code) select id, tenant_id, '2@new' from i",
+        "qr_code = qr_code",
+        {"select": ADMINS},  # the session recovery publishes codes as the service
     ),
     Table(
         "public.privacy_audit",

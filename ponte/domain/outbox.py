@@ -1,0 +1,63 @@
+"""Sends as the outbox records them: one row per idempotency key, written before the gateway call."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+MAX_TEXT_CHARS = 4096
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # written, the gateway call is under way (or its process died)
+    SENT = "sent"  # the gateway gave a message id; the message row exists
+    UNCONFIRMED = "unconfirmed"  # timeout / 5xx: the gateway may have sent it
+    FAILED = "failed"  # definitely not sent (refused, not logged, unreachable)
+
+
+class SuggestionOutcome(StrEnum):
+    AS_IS = "as_is"
+    EDITED = "edited"
+
+
+class OutboxRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    tenant_id: str
+    instance_id: str
+    conversation_id: str | None
+    chat_key: str
+    recipient: str
+    idempotency_key: str
+    request_hash: str
+    body: str
+    suggestion_id: str | None = None
+    suggestion_outcome: SuggestionOutcome | None = None
+    status: OutboxStatus
+    attempts: int
+    provider_message_id: str | None = None
+    message_id: str | None = None
+    error_code: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+def suggestion_outcome(suggested: str, final: str) -> SuggestionOutcome:
+    """As is when only surrounding whitespace changed; anything else is an edit."""
+    return (
+        SuggestionOutcome.AS_IS if " ".join(suggested.split()) == " ".join(final.split()) else SuggestionOutcome.EDITED
+    )
+
+
+def request_hash(*, target: str, text: str, suggestion_id: str | None) -> str:
+    canonical = json.dumps({"target": target, "text": text, "suggestion_id": suggestion_id}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def same_text(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a.strip() == b.strip()

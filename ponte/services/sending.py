@@ -1,0 +1,238 @@
+"""Send a text through the gateway: an explicit human action, idempotent, never blindly retried.
+
+1. The outbox row (idempotency key, request hash) is written before the gateway is called.
+2. One call to the gateway's send; it is never retried automatically.
+3. Accepted -> the message is stored once, with the gateway's message id and the chat key
+   the normalizers give the chat, so the gateway's echo webhook is a no-op.
+4. Timeout / 5xx -> "unconfirmed": the own outbox (an echo stored meanwhile) and then the
+   gateway's recent messages are checked. Found -> sent. Not found -> 202; a retry with the
+   same key checks again and only sends again once the first attempt is old enough that an
+   echo would have arrived, and the gateway shows no such message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from ponte.domain.gateway import SentMessage
+from ponte.domain.identity import canonical_phone
+from ponte.domain.outbox import (
+    MAX_TEXT_CHARS,
+    OutboxRecord,
+    OutboxStatus,
+    request_hash,
+    same_text,
+    suggestion_outcome,
+)
+from ponte.ports.clock import Clock
+from ponte.ports.gateway import (
+    GatewayAmbiguousError,
+    GatewayAuthError,
+    GatewayError,
+    GatewayFactory,
+    GatewayNotConfiguredError,
+    GatewayNotLoggedError,
+    GatewayRejectedError,
+    GatewayUnavailableError,
+)
+from ponte.ports.sending import OutboxDraft, SendStore, SendTarget, SuggestionNotFound, Suggestions
+from ponte.services.exceptions import (
+    BadGatewayError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    ServiceError,
+    ServiceUnavailableError,
+    UnprocessableError,
+)
+
+Claims = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SendCommand:
+    text: str
+    idempotency_key: str
+    suggestion_id: str | None = None
+    conversation_id: str | None = None
+    # a virtual conversation (deep link): the phone, and the instance when the tenant has several
+    phone: str | None = None
+    instance_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status_code: int  # 201 sent now, 200 an earlier send with this key, 202 unconfirmed
+    record: OutboxRecord
+    replayed: bool = False
+
+    def body(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "status": r.status.value,
+            "outbox_id": r.id,
+            "conversation_id": r.conversation_id,
+            "message_id": r.message_id,
+            "provider_message_id": r.provider_message_id,
+            "idempotency_key": r.idempotency_key,
+            "suggestion_id": r.suggestion_id,
+            "suggestion_outcome": r.suggestion_outcome.value if r.suggestion_outcome else None,
+            "attempts": r.attempts,
+            "replayed": self.replayed,
+        }
+
+
+class SendService:
+    def __init__(
+        self,
+        *,
+        store: SendStore,
+        gateways: GatewayFactory,
+        suggestions: Suggestions,
+        clock: Clock | None = None,
+        resend_after_seconds: float = 60.0,
+        stale_pending_seconds: float = 120.0,
+        echo_window_seconds: float = 120.0,
+    ) -> None:
+        self._store = store
+        self._gateways = gateways
+        self._suggestions = suggestions
+        self._clock = clock or Clock()
+        self._resend_after = timedelta(seconds=resend_after_seconds)
+        self._stale_pending = timedelta(seconds=stale_pending_seconds)
+        self._echo_window = echo_window_seconds
+
+    def send(self, claims: Claims, command: SendCommand) -> SendResult:
+        text = _validate(command)
+        target = self._target(claims, command)
+        outcome = None
+        if command.suggestion_id:
+            try:
+                suggested = self._suggestions.text_of(claims, command.suggestion_id, target.conversation_id)
+            except SuggestionNotFound as exc:
+                raise UnprocessableError("no such suggestion in this conversation", code="unknown_suggestion") from exc
+            outcome = suggestion_outcome(suggested, text)
+        draft = OutboxDraft(
+            target=target,
+            idempotency_key=command.idempotency_key,
+            request_hash=request_hash(
+                target=target.conversation_id or f"{target.gateway.instance_id}:{target.chat_key}",
+                text=text,
+                suggestion_id=command.suggestion_id,
+            ),
+            body=text,
+            suggestion_id=command.suggestion_id,
+            suggestion_outcome=outcome,
+        )
+        record, created = self._store.begin(claims, draft)
+        if created:
+            return self._attempt(claims, target, record)
+        return self._again(claims, target, draft, record)
+
+    # --- a key seen before ---------------------------------------------------------------------
+
+    def _again(self, claims: Claims, target: SendTarget, draft: OutboxDraft, record: OutboxRecord) -> SendResult:
+        if record.request_hash != draft.request_hash:
+            raise ConflictError("this idempotency key was used for another message", code="idempotency_key_reused")
+        age = self._clock.now() - record.created_at
+        if record.status is OutboxStatus.SENT:
+            return SendResult(200, record, replayed=True)
+        if record.status is OutboxStatus.PENDING and self._clock.now() - record.updated_at < self._stale_pending:
+            raise ConflictError("this message is being sent", code="send_in_progress")
+        if record.status is OutboxStatus.FAILED:
+            return self._attempt(claims, target, record)
+        # unconfirmed (or pending whose process died): look before sending again
+        confirmed = self._reconcile(claims, target, record)
+        if confirmed is not None:
+            return SendResult(200, confirmed, replayed=True)
+        if age < self._resend_after:
+            return SendResult(202, self._store.mark(claims, record.id, OutboxStatus.UNCONFIRMED))
+        return self._attempt(claims, target, record)
+
+    # --- one gateway call ----------------------------------------------------------------------
+
+    def _attempt(self, claims: Claims, target: SendTarget, record: OutboxRecord) -> SendResult:
+        record = self._store.mark(claims, record.id, OutboxStatus.PENDING, attempt=True)
+        try:
+            gateway = self._gateways.for_instance(target.gateway)
+            sent = gateway.send_text(target.recipient, record.body)
+        except GatewayAmbiguousError as exc:
+            self._store.mark(claims, record.id, OutboxStatus.UNCONFIRMED, error_code=exc.code)
+            confirmed = self._reconcile(claims, target, record)
+            if confirmed is not None:
+                return SendResult(201, confirmed)
+            return SendResult(202, self._store.mark(claims, record.id, OutboxStatus.UNCONFIRMED, error_code=exc.code))
+        except GatewayError as exc:
+            self._store.mark(claims, record.id, OutboxStatus.FAILED, error_code=exc.code)
+            if isinstance(exc, GatewayNotLoggedError):
+                self._store.set_instance_status(target.gateway.instance_id, target.gateway.tenant_id, "not_logged")
+            raise _service_error(exc) from exc
+        return SendResult(201, self._sent(claims, record, sent))
+
+    def _reconcile(self, claims: Claims, target: SendTarget, record: OutboxRecord) -> OutboxRecord | None:
+        """The send's fate from the own outbox (an echo stored meanwhile), then from the gateway."""
+        echoed = self._store.find_echo(claims, record)
+        if echoed is not None:
+            return self._sent(claims, record, SentMessage(provider_message_id=echoed))
+        try:
+            recent = self._gateways.for_instance(target.gateway).recent_messages(target.recipient)
+        except GatewayError:
+            return None
+        claimed = self._store.linked_provider_ids(claims, record)
+        since = record.created_at.timestamp() - self._echo_window
+        for message in recent:
+            if (
+                message.from_me
+                and same_text(message.text, record.body)
+                and (message.timestamp is None or message.timestamp >= since)
+                and message.provider_message_id not in claimed
+            ):
+                return self._sent(claims, record, SentMessage(provider_message_id=message.provider_message_id))
+        return None
+
+    def _sent(self, claims: Claims, record: OutboxRecord, sent: SentMessage) -> OutboxRecord:
+        done = self._store.complete(claims, record, sent, self._clock.now())
+        if done.suggestion_id and done.suggestion_outcome:
+            self._suggestions.record(claims, done.suggestion_id, done.suggestion_outcome, done.body)
+        return done
+
+    def _target(self, claims: Claims, command: SendCommand) -> SendTarget:
+        if command.conversation_id:
+            target = self._store.conversation_target(claims, command.conversation_id)
+            if target is None:
+                raise NotFoundError("no such conversation", code="conversation_not_found")
+            return target
+        phone = canonical_phone(command.phone or "")
+        if phone is None:
+            raise BadRequestError("phone is not a valid phone number", code="invalid_phone")
+        target = self._store.phone_target(claims, command.instance_id, phone)
+        if target is None:
+            raise NotFoundError("no WhatsApp instance to send from", code="instance_not_found")
+        return target
+
+
+def _validate(command: SendCommand) -> str:
+    text = command.text.strip() if isinstance(command.text, str) else ""
+    if not text:
+        raise BadRequestError("text is empty", code="empty_text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise BadRequestError(f"text over {MAX_TEXT_CHARS} characters", code="text_too_long")
+    key = command.idempotency_key
+    if not isinstance(key, str) or not 8 <= len(key) <= 200:
+        raise BadRequestError("idempotency_key must have 8 to 200 characters", code="invalid_idempotency_key")
+    return text
+
+
+def _service_error(exc: GatewayError) -> ServiceError:
+    if isinstance(exc, GatewayNotLoggedError):
+        return ServiceUnavailableError("the WhatsApp session is not logged in", code=exc.code)
+    if isinstance(exc, GatewayUnavailableError):
+        return ServiceUnavailableError("the gateway could not be reached", code=exc.code)
+    if isinstance(exc, GatewayRejectedError):
+        return UnprocessableError("the gateway refused the message", code=exc.code)
+    if isinstance(exc, GatewayAuthError | GatewayNotConfiguredError):
+        return BadGatewayError("the instance's gateway credentials are not valid", code=exc.code)
+    return BadGatewayError("the gateway failed", code=exc.code)
