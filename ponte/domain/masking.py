@@ -47,8 +47,14 @@ def mask_phones(text: str) -> str:
     return _PHONE.sub(replace, text)
 
 
+# Keys the logger itself writes: their digits are dates and times, never phones.
+LOGGER_KEYS = frozenset({"timestamp", "asctime"})
+
+
 def mask(value: Any, key: str | None = None) -> Any:
     """A copy of ``value`` (a log record or any part of it) with phones masked and text redacted."""
+    if key in LOGGER_KEYS:
+        return value
     if key in TEXT_KEYS and value not in (None, ""):
         return REDACTED
     if isinstance(value, str):

@@ -97,3 +97,10 @@ def test_the_local_request_log_hides_path_secrets_and_phones() -> None:
         redact_request_line('"POST /webhooks/evolution/abc-123 HTTP/1.1"')
         == '"POST /webhooks/evolution/abc-123 HTTP/1.1"'
     )
+
+
+def test_the_loggers_timestamp_is_not_taken_for_a_phone() -> None:
+    record = {"timestamp": "2026-11-23 21:29:23,796+0000", "phone": "+5511987650021"}
+    masked = mask(record)
+    assert masked["timestamp"] == "2026-11-23 21:29:23,796+0000"
+    assert masked["phone"] == "+55 11 9****-**21"
