@@ -194,29 +194,67 @@ CanonicalEvent = Annotated[
 
 
 _M = TypeVar("_M", bound=BaseModel)
-_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
+
+
+class _Blueprint:
+    """What ``build`` needs of a model class, computed once per class."""
+
+    __slots__ = ("defaults", "full", "names", "size")
+
+    def __init__(self, cls: type[BaseModel]) -> None:
+        fields = cls.model_fields
+        self.defaults: dict[str, Any] = {name: info.default for name, info in fields.items() if not info.is_required()}
+        self.names = frozenset(fields)
+        self.size = len(fields)
+        # every field, the required ones as None: ``template`` hands out copies to fill in
+        self.full: dict[str, Any] = {name: self.defaults.get(name) for name in fields}
+
+
+_BLUEPRINTS: dict[type[BaseModel], _Blueprint] = {}
+_object_setattr = object.__setattr__
+
+
+def _blueprint(cls: type[BaseModel]) -> _Blueprint:
+    blueprint = _BLUEPRINTS.get(cls)
+    if blueprint is None:
+        blueprint = _BLUEPRINTS[cls] = _Blueprint(cls)
+    return blueprint
+
+
+def template(cls: type[BaseModel]) -> dict[str, Any]:
+    """A dict with every field of ``cls`` at its default (required ones None), for ``build``.
+
+    Filling a template in place is the cheapest way to build a model with many fields: the
+    copy is one memory copy and ``build`` takes a dict that names every field as it is.
+    """
+    return _blueprint(cls).full.copy()
+
+
+def build(cls: type[_M], values: dict[str, Any]) -> _M:
+    """``cls(**values)`` without pydantic's validation, for the normalizers' hot path.
+
+    Only for values the caller has already type-checked (the provider readers return exact
+    types: ``str``, ``int``, enums, tuples, models). ``values`` is taken over (never reuse it).
+    A dict that names every field is used as it is; otherwise the defaults fill the rest. Every
+    default of these models is immutable (None, False, (), an enum or a literal), so defaults
+    are shared rather than copied -- which is what makes this cheaper than ``model_construct``.
+    The fuzz and golden tests round-trip every event built this way through full validation
+    and compare.
+    """
+    blueprint = _BLUEPRINTS.get(cls) or _blueprint(cls)
+    if len(values) == blueprint.size:
+        fields_set = set(blueprint.names)
+    else:
+        fields_set = set(values)
+        values = {**blueprint.defaults, **values}
+    instance = cls.__new__(cls)
+    _object_setattr(instance, "__dict__", values)
+    _object_setattr(instance, "__pydantic_fields_set__", fields_set)
+    _object_setattr(instance, "__pydantic_extra__", None)
+    _object_setattr(instance, "__pydantic_private__", None)
+    return instance
 
 
 def trusted(cls: type[_M], **fields: Any) -> _M:
-    """``cls(**fields)`` without pydantic's validation, for the normalizers' hot path.
-
-    Only for values the caller has already type-checked (the provider readers return exact
-    types: ``str``, ``int``, enums, tuples, models). Every default of these models is immutable
-    (None, False, (), an enum or a literal), so defaults are shared rather than copied -- which is
-    what makes this cheaper than ``model_construct``. The fuzz and golden tests round-trip every
-    event built this way through full validation and compare.
-    """
-    defaults = _DEFAULTS.get(cls)
-    if defaults is None:
-        defaults = _DEFAULTS[cls] = {
-            name: info.default for name, info in cls.model_fields.items() if not info.is_required()
-        }
-    instance = cls.__new__(cls)
-    values = defaults.copy()
-    values.update(fields)
-    setattr_ = object.__setattr__
-    setattr_(instance, "__dict__", values)
-    setattr_(instance, "__pydantic_fields_set__", set(fields))
-    setattr_(instance, "__pydantic_extra__", None)
-    setattr_(instance, "__pydantic_private__", None)
-    return instance
+    """``build`` with keyword arguments, for the paths that are not per message."""
+    return build(cls, fields)

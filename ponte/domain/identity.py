@@ -152,9 +152,42 @@ def identity_of(jid: str, *alternates: str | None) -> Identity:
     return _identity(jid, *alternates)
 
 
+def payload_identity(jid: object, alternates: tuple[object, ...]) -> Identity | str:
+    """The identity of the JID a payload gives, with the other forms it gives for the same person,
+    or the machine code of why there is none (``missing_jid``, ``invalid_jid``).
+
+    Payload values are untyped JSON: alternates that are not well-formed JIDs (or bare phone
+    digits) are left out, masked or redacted ids (``55119****@...``) included. Cached as one
+    lookup per message for JID-sized strings -- the same chats write again and again.
+    """
+    if jid.__class__ is str and len(jid) <= _MAX_JID:
+        for alt in alternates:
+            if alt is not None and (alt.__class__ is not str or len(alt) > _MAX_JID):
+                break
+        else:
+            return _cached_payload_identity(jid, alternates)
+    return _payload_identity(jid, alternates)
+
+
+def _payload_identity(jid: object, alternates: tuple[object, ...]) -> Identity | str:
+    if not isinstance(jid, str) or not jid:
+        return "missing_jid"
+    if not is_well_formed_jid(jid):
+        return "invalid_jid"
+    valid = [
+        alt
+        for alt in alternates
+        if isinstance(alt, str) and alt and is_well_formed_jid(alt if "@" in alt else f"{alt}@s.whatsapp.net")
+    ]
+    return identity_of(jid, *valid)
+
+
+_cached_payload_identity = lru_cache(maxsize=_CACHE_SIZE)(_payload_identity)
+
+
 def clear_caches() -> None:
     """Forget every cached phone and identity (benchmarks measure the cold path with it)."""
-    for cache in (_well_formed, _canonical_phone, _cached_identity):
+    for cache in (_well_formed, _canonical_phone, _cached_identity, _cached_payload_identity):
         cache.cache_clear()
 
 

@@ -8,15 +8,33 @@ optional value), never in a ``TypeError`` or a pydantic ``ValidationError``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ponte.domain.events import Identity
+from ponte.domain.events import CanonicalEvent, Identity, build
 from ponte.domain.exceptions import AnomalousPayloadError, UnsupportedEventError
-from ponte.domain.identity import canonical_phone, identity_of, is_well_formed_jid
+from ponte.domain.identity import canonical_phone, payload_identity
+from ponte.domain.outcomes import Normalized, Outcome
+
+Handler = Callable[[Any, str], Sequence[CanonicalEvent]]
+_ACCEPTED = Outcome.ACCEPTED
 
 _VCARD_TEL = re.compile(r"^(?:item\d+\.)?TEL([^:\n]*):([^\n]{0,40})$", re.IGNORECASE | re.MULTILINE)
 _WAID = re.compile(r"waid=(\d{8,15})", re.IGNORECASE)
 _VCARD_NAME = re.compile(r"^FN[^:\n]*:(.+)$", re.IGNORECASE | re.MULTILINE)
+
+
+def run_handler(name: str, handler: Handler | None, data: Any, instance: str) -> Normalized:
+    """The outcome of a known event: its handler's events, or "ignored" when it has none."""
+    if handler is None:
+        raise UnsupportedEventError(name)
+    try:
+        events = handler(data, instance)
+    except UnsupportedEventError as exc:  # the handler's reason, under the event's name
+        raise UnsupportedEventError(name, code=exc.code) from exc
+    return build(
+        Normalized, {"outcome": _ACCEPTED, "events": tuple(events), "reason": None, "detail": None, "event_name": name}
+    )
 
 
 def obj(value: Any) -> dict[str, Any]:
@@ -79,26 +97,16 @@ def serialized_id(value: Any) -> str | None:
 
 def require_identity(jid: Any, *alternates: Any, field: str) -> Identity:
     """The identity of a well-formed JID; masked or redacted ids (``55119****@...``) are anomalous."""
-    if not isinstance(jid, str) or not jid:
-        raise AnomalousPayloadError("missing_jid", f"{field} is missing")
-    if not is_well_formed_jid(jid):
-        raise AnomalousPayloadError("invalid_jid", f"{field} is not a WhatsApp JID")
-    return identity_of(jid, *_valid(alternates))
+    found = payload_identity(jid, alternates)
+    if isinstance(found, str):
+        problem = "is missing" if found == "missing_jid" else "is not a WhatsApp JID"
+        raise AnomalousPayloadError(found, f"{field} {problem}")
+    return found
 
 
 def optional_identity(jid: Any, *alternates: Any) -> Identity | None:
-    if not isinstance(jid, str) or not is_well_formed_jid(jid):
-        return None
-    return identity_of(jid, *_valid(alternates))
-
-
-def _valid(alternates: tuple[Any, ...]) -> list[str]:
-    return [a for a in alternates if a and isinstance(a, str) and is_well_formed_jid(_as_jid(a))]
-
-
-def _as_jid(value: str) -> str:
-    # some builds send the bare phone digits (``senderPn: "5511..."``)
-    return value if "@" in value else f"{value}@s.whatsapp.net"
+    found = payload_identity(jid, alternates)
+    return None if isinstance(found, str) else found
 
 
 def vcard_contact(vcard: Any) -> tuple[str | None, tuple[str, ...]]:

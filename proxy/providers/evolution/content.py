@@ -2,16 +2,16 @@
 
 Wrappers (ephemeral, view-once, document-with-caption, edited) are unwrapped first; then
 the first content key found decides the kind. Media become metadata only: the inline
-``base64`` / ``jpegThumbnail`` are never read.
+``base64`` / ``jpegThumbnail`` are never read. The content is written straight into the
+message event's fields (a ``template`` of ``MessageEvent``): this runs once per message.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-from ponte.domain.events import Location, Media, MessageKind, Referral, SharedContact, trusted
+from ponte.domain.events import Location, Media, MessageEvent, MessageKind, Referral, SharedContact, build, template
 from proxy.providers.common import integer, number, obj, text, vcard_contact
 
 _WRAPPERS = {
@@ -45,22 +45,6 @@ _REVOKE = {0, "REVOKE"}
 _EDIT = {14, "MESSAGE_EDIT"}
 
 
-@dataclass(slots=True)  # not frozen: built once per message on the hot path, never shared
-class Content:
-    kind: MessageKind
-    text: str | None = None
-    media: Media | None = None
-    quoted_message_id: str | None = None
-    target_message_id: str | None = None
-    selected_id: str | None = None
-    location: Location | None = None
-    shared_contacts: tuple[SharedContact, ...] = ()
-    ephemeral: bool = False
-    view_once: bool = False
-    referral: Referral | None = None
-    time_ms: int | None = None  # reactions and edits carry their own time in milliseconds
-
-
 def unwrap(message: dict[str, Any]) -> tuple[dict[str, Any], bool, bool]:
     """The innermost message and whether an ephemeral / view-once wrapper was seen."""
     ephemeral = view_once = False
@@ -79,106 +63,114 @@ def unwrap(message: dict[str, Any]) -> tuple[dict[str, Any], bool, bool]:
     return message, ephemeral, view_once
 
 
-def parse(message: dict[str, Any], outer_context: dict[str, Any], depth: int = 0) -> Content | None:
-    """None when the message carries no content at all (a stub or a key-distribution message)."""
+Fields = dict[str, Any]  # a MessageEvent template being filled in
+_TEXT, _VOICE, _AUDIO, _DOCUMENT = MessageKind.TEXT, MessageKind.VOICE, MessageKind.AUDIO, MessageKind.DOCUMENT
+
+
+def parse(message: dict[str, Any], outer_context: dict[str, Any], depth: int = 0) -> tuple[Fields, int | None] | None:
+    """The message event's content fields, and the content's own time in milliseconds (reactions
+    and edits carry one); None when the message carries no content at all (a stub or a
+    key-distribution message)."""
     message, ephemeral, view_once = unwrap(message)
     for key, body in message.items():
         if key in _NOT_CONTENT:
             continue
-        content = _one(key, body, message, depth)
-        if content is None:
+        fields = template(MessageEvent)
+        millis = _one(fields, key, body, message, depth)
+        if millis is False:
             continue
         inner = body if isinstance(body, dict) else {}
         context = obj(inner.get("contextInfo")) or outer_context
-        return Content(
-            **content,
-            quoted_message_id=text(context.get("stanzaId")),
-            ephemeral=ephemeral or bool(integer(context.get("expiration"))),
-            view_once=view_once or inner.get("viewOnce") is True,
-            referral=_referral(context) if context else None,
-        )
+        if context:
+            fields["quoted_message_id"] = text(context.get("stanzaId"))
+            ephemeral = ephemeral or bool(integer(context.get("expiration")))
+            fields["referral"] = _referral(context)
+        fields["ephemeral"] = ephemeral
+        fields["view_once"] = view_once or inner.get("viewOnce") is True
+        return fields, millis if millis is not True else None
     return None
 
 
-def _one(key: str, body: Any, message: dict[str, Any], depth: int) -> dict[str, Any] | None:
+def _one(fields: Fields, key: str, body: Any, message: dict[str, Any], depth: int) -> int | bool | None:
+    """Fill the content of one message key: True when done, the content's time in milliseconds
+    when it has one, False when ``key`` holds no content."""
     if key == "conversation":
-        return {"kind": MessageKind.TEXT, "text": text(body)} if isinstance(body, str) else None
+        if not isinstance(body, str):
+            return False
+        fields["kind"], fields["text"] = _TEXT, body or None
+        return True
     if not isinstance(body, dict):
-        return None
+        return False
     if key == "extendedTextMessage":
-        return {"kind": MessageKind.TEXT, "text": text(body.get("text"))}
-    if key in _MEDIA_KINDS:
-        return _media(key, body, message)
-    if key in ("locationMessage", "liveLocationMessage"):
-        return _location(body)
-    if key == "contactMessage":
-        return _contacts([body], text(body.get("displayName")))
-    if key == "contactsArrayMessage":
-        cards = (
-            [c for c in body.get("contacts") or [] if isinstance(c, dict)]
-            if isinstance(body.get("contacts"), list)
-            else []
-        )
-        return _contacts(cards, text(body.get("displayName")))
-    if key == "reactionMessage":
-        return {
-            "kind": MessageKind.REACTION,
-            "text": text(body.get("text")),
-            "target_message_id": text(obj(body.get("key")).get("id")),
-            "time_ms": integer(body.get("senderTimestampMs")),
-        }
-    if key in _INTERACTIVE:
-        return _interactive(key, body)
-    if key == "protocolMessage":
-        return _protocol(body, depth)
-    if key.startswith("pollCreationMessage"):
-        return {"kind": MessageKind.UNKNOWN, "text": text(body.get("name"))}
-    if key.endswith("Message"):
-        return {"kind": MessageKind.UNKNOWN}
-    return None
+        fields["kind"], fields["text"] = _TEXT, text(body.get("text"))
+    elif key in _MEDIA_KINDS:
+        _media(fields, key, body, message)
+    elif key in ("locationMessage", "liveLocationMessage"):
+        _location(fields, body)
+    elif key == "contactMessage":
+        _contacts(fields, [body], text(body.get("displayName")))
+    elif key == "contactsArrayMessage":
+        cards = body.get("contacts")
+        cards = [c for c in cards if isinstance(c, dict)] if isinstance(cards, list) else []
+        _contacts(fields, cards, text(body.get("displayName")))
+    elif key == "reactionMessage":
+        fields["kind"], fields["text"] = MessageKind.REACTION, text(body.get("text"))
+        fields["target_message_id"] = text(obj(body.get("key")).get("id"))
+        return integer(body.get("senderTimestampMs"))
+    elif key in _INTERACTIVE:
+        _interactive(fields, key, body)
+    elif key == "protocolMessage":
+        return _protocol(fields, body, depth)
+    elif key.startswith("pollCreationMessage"):
+        fields["kind"], fields["text"] = MessageKind.UNKNOWN, text(body.get("name"))
+    elif key.endswith("Message"):
+        fields["kind"] = MessageKind.UNKNOWN
+    else:
+        return False
+    return True
 
 
-def _media(key: str, body: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+def _media(fields: Fields, key: str, body: dict[str, Any], message: dict[str, Any]) -> None:
     kind = _MEDIA_KINDS[key]
-    if kind is MessageKind.AUDIO and body.get("ptt") is True:
-        kind = MessageKind.VOICE
+    if kind is _AUDIO and body.get("ptt") is True:
+        kind = _VOICE
     caption = text(body.get("caption"))
-    media = trusted(
+    fields["kind"] = kind
+    fields["media"] = build(
         Media,
-        mimetype=text(body.get("mimetype")),
-        size_bytes=integer(body.get("fileLength")),
-        caption=caption,
-        filename=text(body.get("fileName")) or (text(body.get("title")) if kind is MessageKind.DOCUMENT else None),
-        seconds=integer(body.get("seconds")),
-        # the S3/MinIO copy when Evolution made one, else the encrypted CDN path the gateway can fetch again
-        provider_ref=text(message.get("mediaUrl")) or text(body.get("url")) or text(body.get("directPath")),
-        sha256=text(body.get("fileSha256")),
+        {
+            "mimetype": text(body.get("mimetype")),
+            "size_bytes": integer(body.get("fileLength")),
+            "caption": caption,
+            "filename": text(body.get("fileName")) or (text(body.get("title")) if kind is _DOCUMENT else None),
+            "seconds": integer(body.get("seconds")),
+            # the S3/MinIO copy when Evolution made one, else the encrypted CDN path the gateway can fetch again
+            "provider_ref": text(message.get("mediaUrl")) or text(body.get("url")) or text(body.get("directPath")),
+            "sha256": text(body.get("fileSha256")),
+        },
     )
-    transcript = text(message.get("speechToText")) if kind in (MessageKind.AUDIO, MessageKind.VOICE) else None
-    return {"kind": kind, "text": caption or transcript, "media": media}
+    transcript = text(message.get("speechToText")) if kind is _AUDIO or kind is _VOICE else None
+    fields["text"] = caption or transcript
 
 
-def _location(body: dict[str, Any]) -> dict[str, Any]:
+def _location(fields: Fields, body: dict[str, Any]) -> None:
     lat, lng = number(body.get("degreesLatitude")), number(body.get("degreesLongitude"))
     location = None
     if lat is not None and lng is not None and -90 <= lat <= 90 and -180 <= lng <= 180:
         location = Location(latitude=lat, longitude=lng, name=text(body.get("name")), address=text(body.get("address")))
-    return {
-        "kind": MessageKind.LOCATION,
-        "text": text(body.get("comment")) or text(body.get("caption")),
-        "location": location,
-    }
+    fields["kind"], fields["location"] = MessageKind.LOCATION, location
+    fields["text"] = text(body.get("comment")) or text(body.get("caption"))
 
 
-def _contacts(cards: list[dict[str, Any]], display: str | None) -> dict[str, Any]:
+def _contacts(fields: Fields, cards: list[dict[str, Any]], display: str | None) -> None:
     shared = []
     for card in cards[:20]:
         name, phones = vcard_contact(card.get("vcard"))
         shared.append(SharedContact(display_name=text(card.get("displayName")) or name, phones=phones))
-    return {"kind": MessageKind.CONTACT, "text": display, "shared_contacts": tuple(shared)}
+    fields["kind"], fields["text"], fields["shared_contacts"] = MessageKind.CONTACT, display, tuple(shared)
 
 
-def _interactive(key: str, body: dict[str, Any]) -> dict[str, Any]:
+def _interactive(fields: Fields, key: str, body: dict[str, Any]) -> None:
     if key == "listResponseMessage":
         label, selected = text(body.get("title")), text(obj(body.get("singleSelectReply")).get("selectedRowId"))
     elif key == "buttonsResponseMessage":
@@ -194,31 +186,28 @@ def _interactive(key: str, body: dict[str, Any]) -> dict[str, Any]:
                 selected = text(obj(json.loads(params)).get("id"))
             except ValueError:
                 selected = None
-    return {"kind": MessageKind.INTERACTIVE_REPLY, "text": label, "selected_id": selected}
+    fields["kind"], fields["text"], fields["selected_id"] = MessageKind.INTERACTIVE_REPLY, label, selected
 
 
-def _protocol(body: dict[str, Any], depth: int) -> dict[str, Any] | None:
+def _protocol(fields: Fields, body: dict[str, Any], depth: int) -> int | bool | None:
     kind = body.get("type")
-    target = text(obj(body.get("key")).get("id"))
     if kind in _REVOKE:
-        return {"kind": MessageKind.REVOKED, "target_message_id": target}
+        fields["kind"], fields["target_message_id"] = MessageKind.REVOKED, text(obj(body.get("key")).get("id"))
+        return True
     if kind in _EDIT:
         edited = obj(body.get("editedMessage"))
         # an edit holds the new message, which is never itself an edit: bounded against hostile nesting
         inner = parse(edited, {}, depth + 1) if edited and depth < 2 else None
-        return {
-            "kind": MessageKind.EDITED,
-            "text": inner.text if inner else None,
-            "target_message_id": target,
-            "time_ms": integer(body.get("timestampMs")),
-        }
-    return None  # history sync, ephemeral settings...: not a message
+        fields["kind"], fields["text"] = MessageKind.EDITED, inner[0]["text"] if inner else None
+        fields["target_message_id"] = text(obj(body.get("key")).get("id"))
+        return integer(body.get("timestampMs"))
+    return False  # history sync, ephemeral settings...: not a message
 
 
 def edited_text(edited: Any) -> str | None:
     """The new text of a ``messages.edited`` payload's ``editedMessage``."""
     inner = parse(obj(edited), {})
-    return inner.text if inner else None
+    return inner[0]["text"] if inner else None
 
 
 def _referral(context: dict[str, Any]) -> Referral | None:

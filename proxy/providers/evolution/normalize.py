@@ -8,7 +8,6 @@ local wall clock with a fake ``Z`` and is never used: times come from the messag
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,12 +26,13 @@ from ponte.domain.events import (
     Provider,
     QrEvent,
     StatusEvent,
+    build,
     trusted,
 )
 from ponte.domain.exceptions import AnomalousPayloadError, UnsupportedEventError
-from ponte.domain.outcomes import Normalized, Outcome
+from ponte.domain.outcomes import Normalized
 from ponte.domain.timestamps import utc_from_timestamp
-from proxy.providers.common import integer, items, obj, optional_identity, require_identity, text
+from proxy.providers.common import Handler, integer, items, obj, optional_identity, require_identity, run_handler, text
 from proxy.providers.evolution import content as contents
 
 PROVIDER = Provider.EVOLUTION
@@ -41,7 +41,7 @@ PROVIDER = Provider.EVOLUTION
 KNOWN_EVENTS = (
     "application.startup",
     "qrcode.updated",
-    "messages.set",
+    "messages.set",  # ignored: history sync, old messages in bulk, not live traffic
     "messages.upsert",
     "messages.edited",
     "messages.update",
@@ -82,33 +82,8 @@ EVENT_NAMES: dict[str, str] = {
 }
 
 _KNOWN = frozenset(KNOWN_EVENTS)  # the spelling payloads use: no normalization needed
-
-IGNORED_EVENTS = frozenset(
-    {
-        "application.startup",
-        "messages.set",  # history sync: old messages in bulk, not live traffic
-        "contacts.set",
-        "presence.update",
-        "chats.set",
-        "chats.upsert",
-        "chats.update",
-        "chats.delete",
-        "groups.upsert",
-        "groups.update",
-        "group-participants.update",
-        "labels.edit",
-        "labels.association",
-        "call",
-        "typebot.start",
-        "typebot.change-status",
-        "remove.instance",
-        "logout.instance",
-        "instance.create",
-        "instance.delete",
-        "status.instance",
-        "new.jwt",
-    }
-)
+# enum members read once: a class attribute read on an Enum is slow on the per-message path
+_OUTBOUND, _INBOUND, _DIRECT = Direction.OUTBOUND, Direction.INBOUND, ChatKind.DIRECT
 
 _STATUS = {
     "ERROR": AckStatus.ERROR,
@@ -159,14 +134,7 @@ def normalize(payload: Any, *, instance: str) -> Normalized:
     if not isinstance(payload, dict):
         raise AnomalousPayloadError("not_an_object", "payload must be a JSON object")
     name = event_name(payload)
-    if name in IGNORED_EVENTS:
-        raise UnsupportedEventError(name)
-    handler = EVENT_HANDLERS[name]
-    try:
-        events = handler(payload.get("data"), instance)
-    except UnsupportedEventError as exc:
-        raise UnsupportedEventError(name, code=exc.code) from exc
-    return trusted(Normalized, outcome=Outcome.ACCEPTED, events=tuple(events), event_name=name)
+    return run_handler(name, EVENT_HANDLERS.get(name), payload.get("data"), instance)
 
 
 # --- messages ---------------------------------------------------------------------------------
@@ -195,37 +163,24 @@ def _message(data: dict[str, Any], instance: str) -> MessageEvent | None:
     content = contents.parse(message, obj(data.get("contextInfo")))
     if content is None:
         return None
-    occurred = _time(data.get("messageTimestamp"), content.time_ms)
-    sender = None
-    if chat.chat_kind is not ChatKind.DIRECT:
-        sender = optional_identity(
+    fields, millis = content
+    fields["provider"], fields["instance"], fields["chat"] = PROVIDER, instance, chat
+    fields["provider_message_id"] = key["id"]
+    fields["occurred_at"] = _time(data.get("messageTimestamp"), millis)
+    if from_me:
+        fields["direction"] = _OUTBOUND
+        # inbound messages all say DELIVERY_ACK; only the ack of what we sent means something
+        status = data.get("status")
+        fields["status"] = _STATUS.get(status) if isinstance(status, (str, int)) else None
+    else:
+        fields["direction"] = _INBOUND
+        fields["push_name"] = text(data.get("pushName"))
+    if chat.chat_kind is not _DIRECT:
+        fields["sender"] = optional_identity(
             key.get("participant"), key.get("participantAlt"), key.get("participantPn"), key.get("participantLid")
         )
-    return trusted(
-        MessageEvent,
-        provider=PROVIDER,
-        instance=instance,
-        provider_message_id=str(key["id"]),
-        direction=Direction.OUTBOUND if from_me else Direction.INBOUND,
-        chat=chat,
-        sender=sender,
-        kind=content.kind,
-        text=content.text,
-        media=content.media,
-        quoted_message_id=content.quoted_message_id,
-        target_message_id=content.target_message_id,
-        selected_id=content.selected_id,
-        location=content.location,
-        shared_contacts=content.shared_contacts,
-        occurred_at=occurred,
-        push_name=None if from_me else text(data.get("pushName")),
-        referral=content.referral,
-        # inbound messages all say DELIVERY_ACK; only the ack of what we sent means something
-        status=_STATUS.get(data.get("status")) if from_me and isinstance(data.get("status"), str | int) else None,
-        ephemeral=content.ephemeral,
-        view_once=content.view_once,
-        locked_chat=data.get("isLocked") is True or obj(data.get("chat")).get("locked") is True,
-    )
+    fields["locked_chat"] = data.get("isLocked") is True or obj(data.get("chat")).get("locked") is True
+    return build(MessageEvent, fields)
 
 
 def _chat(key: dict[str, Any], from_me: bool) -> Identity:
@@ -416,7 +371,7 @@ def _contacts(data: Any, instance: str) -> list[CanonicalEvent]:
     return [trusted(ContactsEvent, provider=PROVIDER, instance=instance, contacts=tuple(updates))]
 
 
-EVENT_HANDLERS: dict[str, Callable[[Any, str], list[CanonicalEvent]]] = {
+EVENT_HANDLERS: dict[str, Handler] = {
     "messages.upsert": _messages_upsert,
     "send.message": _messages_upsert,  # API-sent: same key.id and chat as its fromMe echo, so one message
     "messages.update": _messages_update,
@@ -428,4 +383,6 @@ EVENT_HANDLERS: dict[str, Callable[[Any, str], list[CanonicalEvent]]] = {
     "contacts.upsert": _contacts,
     "contacts.update": _contacts,
 }
-assert set(EVENT_HANDLERS) | IGNORED_EVENTS == set(KNOWN_EVENTS), "every known event is handled or ignored"
+# Known events without a handler are acknowledged and recorded as ignored.
+IGNORED_EVENTS = frozenset(KNOWN_EVENTS) - EVENT_HANDLERS.keys()
+assert EVENT_HANDLERS.keys() <= set(KNOWN_EVENTS), "every handled event is a known one"

@@ -8,7 +8,6 @@ the file's base64 in ``body``: it is never read, the caption is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,14 +30,16 @@ from ponte.domain.events import (
     trusted,
 )
 from ponte.domain.exceptions import AnomalousPayloadError, UnsupportedEventError
-from ponte.domain.outcomes import Normalized, Outcome
+from ponte.domain.outcomes import Normalized
 from ponte.domain.timestamps import utc_from_timestamp
 from proxy.providers.common import (
+    Handler,
     integer,
     number,
     obj,
     optional_identity,
     require_identity,
+    run_handler,
     serialized_id,
     text,
     vcard_contact,
@@ -59,7 +60,7 @@ KNOWN_EVENTS = (
     "onupdatelabel",
     "onparticipantschanged",
     "incomingcall",
-    "location",
+    "location",  # ignored: live-location ticks after a location message
     "status-find",
     "qrcode",
     "phonecode",
@@ -67,17 +68,6 @@ KNOWN_EVENTS = (
 )
 EVENT_NAMES: dict[str, str] = {name.lower(): name for name in KNOWN_EVENTS}
 
-IGNORED_EVENTS = frozenset(
-    {
-        "onpresencechanged",
-        "onpollresponse",
-        "onupdatelabel",
-        "onparticipantschanged",
-        "incomingcall",
-        "location",  # live-location ticks after a location message
-        "session-logged",
-    }
-)
 
 _MEDIA_KINDS = {
     "image": MessageKind.IMAGE,
@@ -120,13 +110,7 @@ def normalize(payload: Any, *, instance: str) -> Normalized:
     if not isinstance(payload, dict):
         raise AnomalousPayloadError("not_an_object", "payload must be a JSON object")
     name = event_name(payload)
-    if name in IGNORED_EVENTS:
-        raise UnsupportedEventError(name)
-    try:
-        events = EVENT_HANDLERS[name](payload, instance)
-    except UnsupportedEventError as exc:
-        raise UnsupportedEventError(name, code=exc.code) from exc
-    return trusted(Normalized, outcome=Outcome.ACCEPTED, events=tuple(events), event_name=name)
+    return run_handler(name, EVENT_HANDLERS.get(name), payload, instance)
 
 
 # --- ids --------------------------------------------------------------------------------------
@@ -358,7 +342,7 @@ def _phone_code(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
     return [trusted(QrEvent, provider=PROVIDER, instance=instance, pairing_code=code)]
 
 
-EVENT_HANDLERS: dict[str, Callable[[dict[str, Any], str], list[CanonicalEvent]]] = {
+EVENT_HANDLERS: dict[str, Handler] = {
     "onmessage": _message,
     "onselfmessage": _message,
     "unreadmessages": _message,
@@ -369,4 +353,6 @@ EVENT_HANDLERS: dict[str, Callable[[dict[str, Any], str], list[CanonicalEvent]]]
     "qrcode": _qrcode,
     "phonecode": _phone_code,
 }
-assert set(EVENT_HANDLERS) | IGNORED_EVENTS == set(KNOWN_EVENTS), "every known event is handled or ignored"
+# Known events without a handler are acknowledged and recorded as ignored.
+IGNORED_EVENTS = frozenset(KNOWN_EVENTS) - EVENT_HANDLERS.keys()
+assert EVENT_HANDLERS.keys() <= set(KNOWN_EVENTS), "every handled event is a known one"
