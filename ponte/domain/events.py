@@ -211,7 +211,13 @@ class _Blueprint:
 
 
 _BLUEPRINTS: dict[type[BaseModel], _Blueprint] = {}
-_object_setattr = object.__setattr__
+# The setters of BaseModel's four slots, called directly: what ``object.__setattr__`` finds
+# after a type lookup on every call. (``object.__new__``: no model here defines ``__new__``.)
+_new = object.__new__
+_set_dict, _set_fields_set, _set_extra, _set_private = (
+    BaseModel.__dict__[name].__set__
+    for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+)
 
 
 def _blueprint(cls: type[BaseModel]) -> _Blueprint:
@@ -247,11 +253,11 @@ def build(cls: type[_M], values: dict[str, Any]) -> _M:
     else:
         fields_set = set(values)
         values = {**blueprint.defaults, **values}
-    instance = cls.__new__(cls)
-    _object_setattr(instance, "__dict__", values)
-    _object_setattr(instance, "__pydantic_fields_set__", fields_set)
-    _object_setattr(instance, "__pydantic_extra__", None)
-    _object_setattr(instance, "__pydantic_private__", None)
+    instance = _new(cls)
+    _set_dict(instance, values)
+    _set_fields_set(instance, fields_set)
+    _set_extra(instance, None)
+    _set_private(instance, None)
     return instance
 
 

@@ -11,7 +11,7 @@ _MS_THRESHOLD = 10_000_000_000  # anything above is milliseconds (year 2286 in s
 def utc_from_timestamp(value: Any) -> datetime | None:
     """Seconds or milliseconds, as number, numeric string or ``{"low","high","unsigned"}`` Long."""
     if type(value) is int and 0 < value <= _MS_THRESHOLD:  # the common case: plain seconds
-        return datetime.fromtimestamp(value, tz=UTC)
+        return datetime.fromtimestamp(value, UTC)
     if isinstance(value, dict):
         low, high = value.get("low"), value.get("high")
         if not isinstance(low, int) or isinstance(low, bool):
@@ -28,6 +28,6 @@ def utc_from_timestamp(value: Any) -> datetime | None:
         return None
     seconds = value / 1000 if value > _MS_THRESHOLD else value
     try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         return None

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from proxy.providers import normalize
 from proxy.providers.goldens import dumps, expected_path, fixture_paths, render
@@ -41,9 +42,23 @@ def test_canonical_events_never_carry_media_bytes(provider: str, fixture: Path) 
 def test_events_built_without_validation_equal_validated_ones(provider: str, fixture: Path) -> None:
     # the hot path builds message events with ``trusted``; full validation must agree with it
     result = normalize(provider, json.loads(fixture.read_text()), instance="i")
+    assert_exactly_the_model_fields(result)
     for event in result.events:
         assert type(event).model_validate(event.model_dump()) == event
         assert type(event).model_validate_json(event.model_dump_json()) == event
+
+
+def assert_exactly_the_model_fields(value: object) -> None:
+    """Equality compares fields only: a stray or missing key in a built model's ``__dict__`` would pass it."""
+    if isinstance(value, BaseModel):
+        fields = set(type(value).model_fields)
+        assert set(vars(value)) == fields, type(value).__name__
+        assert value.model_fields_set <= fields
+        for item in vars(value).values():
+            assert_exactly_the_model_fields(item)
+    elif isinstance(value, tuple):
+        for item in value:
+            assert_exactly_the_model_fields(item)
 
 
 def test_every_fixture_has_a_golden_and_no_golden_is_orphaned() -> None:

@@ -48,6 +48,8 @@ _EDIT = {14, "MESSAGE_EDIT"}
 def unwrap(message: dict[str, Any]) -> tuple[dict[str, Any], bool, bool]:
     """The innermost message and whether an ephemeral / view-once wrapper was seen."""
     ephemeral = view_once = False
+    if message.keys().isdisjoint(_WRAPPERS):  # the common case: nothing to unwrap
+        return message, ephemeral, view_once
     for _ in range(6):  # wrappers nest at most a few levels; bounded against hostile input
         for key, value in message.items():
             if key in _WRAPPERS:

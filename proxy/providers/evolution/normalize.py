@@ -189,10 +189,17 @@ def _chat(key: dict[str, Any], from_me: bool) -> Identity:
     ``senderPn`` / ``senderLid`` name the sender, so they describe the chat only on inbound
     direct messages; ``remoteJidAlt`` and ``previousRemoteJid`` always describe the chat.
     """
-    alternates = [key.get("remoteJidAlt"), key.get("previousRemoteJid")]
-    if not from_me:
-        alternates += [key.get("senderPn"), key.get("senderLid")]
-    return require_identity(key.get("remoteJid"), *alternates, field="key.remoteJid")
+    get = key.get
+    if from_me:
+        return require_identity(get("remoteJid"), get("remoteJidAlt"), get("previousRemoteJid"), field="key.remoteJid")
+    return require_identity(
+        get("remoteJid"),
+        get("remoteJidAlt"),
+        get("previousRemoteJid"),
+        get("senderPn"),
+        get("senderLid"),
+        field="key.remoteJid",
+    )
 
 
 def _time(seconds: Any, millis: int | None) -> datetime:

@@ -27,6 +27,8 @@ from ponte.domain.events import (
     QrEvent,
     SharedContact,
     StatusEvent,
+    build,
+    template,
     trusted,
 )
 from ponte.domain.exceptions import AnomalousPayloadError, UnsupportedEventError
@@ -77,6 +79,8 @@ _MEDIA_KINDS = {
     "document": MessageKind.DOCUMENT,
     "sticker": MessageKind.STICKER,
 }
+# enum members read once: a class attribute read on an Enum is slow on the per-message path
+_OUTBOUND, _INBOUND, _DIRECT, _TEXT = Direction.OUTBOUND, Direction.INBOUND, ChatKind.DIRECT, MessageKind.TEXT
 _INTERACTIVE = {"list_response", "buttons_response", "template_button_reply", "interactive_response"}
 _ACK = {-1: AckStatus.ERROR, 0: AckStatus.PENDING, 1: AckStatus.SENT, 2: AckStatus.DELIVERED, 3: AckStatus.READ}
 # status-find values (StatusFind enum); "desconnectedMobile" is the old spelling.
@@ -148,34 +152,27 @@ def _message(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
     from_me_in_id, chat_in_id, message_id = _message_ref(payload.get("id"), "id")
     from_me = payload["fromMe"] if isinstance(payload.get("fromMe"), bool) else bool(from_me_in_id)
     chat = _chat(payload, from_me, chat_in_id)
-    kind_name = text(payload.get("type")) or "chat"
-    occurred = _time(payload.get("t"), payload.get("timestamp"))
-    sender = None
-    if chat.chat_kind is not ChatKind.DIRECT:
-        author = payload.get("author") or obj(payload.get("sender")).get("id")
-        sender = optional_identity(serialized_id(author), *_phone_hints(obj(payload.get("sender"))))
-    fields = _content(kind_name, payload)
-    return [
-        trusted(
-            MessageEvent,
-            provider=PROVIDER,
-            instance=instance,
-            provider_message_id=message_id,
-            direction=Direction.OUTBOUND if from_me else Direction.INBOUND,
-            chat=chat,
-            sender=sender,
-            occurred_at=occurred,
-            push_name=None
-            if from_me
-            else text(payload.get("notifyName")) or text(obj(payload.get("sender")).get("pushname")),
-            quoted_message_id=_quoted(payload),
-            status=_ACK.get(payload["ack"]) if isinstance(payload.get("ack"), int) and from_me else None,
-            ephemeral=bool(integer(payload.get("ephemeralDuration"))),
-            view_once=payload.get("isViewOnce") is True,
-            locked_chat=payload.get("isLocked") is True or obj(payload.get("chat")).get("isLocked") is True,
-            **fields,
-        )
-    ]
+    fields = template(MessageEvent)
+    _content(fields, text(payload.get("type")) or "chat", payload)
+    fields["provider"], fields["instance"], fields["chat"] = PROVIDER, instance, chat
+    fields["provider_message_id"] = message_id
+    fields["occurred_at"] = _time(payload.get("t"), payload.get("timestamp"))
+    sender = obj(payload.get("sender"))
+    if from_me:
+        fields["direction"] = _OUTBOUND
+        ack = payload.get("ack")
+        fields["status"] = _ACK.get(ack) if isinstance(ack, int) else None
+    else:
+        fields["direction"] = _INBOUND
+        fields["push_name"] = text(payload.get("notifyName")) or text(sender.get("pushname"))
+    if chat.chat_kind is not _DIRECT:
+        author = payload.get("author") or sender.get("id")
+        fields["sender"] = optional_identity(serialized_id(author), *_phone_hints(sender))
+    fields["quoted_message_id"] = _quoted(payload)
+    fields["ephemeral"] = bool(integer(payload.get("ephemeralDuration")))
+    fields["view_once"] = payload.get("isViewOnce") is True
+    fields["locked_chat"] = payload.get("isLocked") is True or obj(payload.get("chat")).get("isLocked") is True
+    return [build(MessageEvent, fields)]
 
 
 def _chat(payload: dict[str, Any], from_me: bool, chat_in_id: str | None) -> Identity:
@@ -204,50 +201,53 @@ def _quoted(payload: dict[str, Any]) -> str | None:
     return split_serialized(quoted)[2] if quoted else None
 
 
-def _content(kind_name: str, payload: dict[str, Any]) -> dict[str, Any]:
+def _content(fields: dict[str, Any], kind_name: str, payload: dict[str, Any]) -> None:
+    """Fill the content fields of the message event (``fields``, a ``MessageEvent`` template)."""
     if kind_name == "chat":
-        return {"kind": MessageKind.TEXT, "text": text(payload.get("body")) or text(payload.get("content"))}
-    if kind_name in _MEDIA_KINDS:
+        fields["kind"], fields["text"] = _TEXT, text(payload.get("body")) or text(payload.get("content"))
+    elif kind_name in _MEDIA_KINDS:
         caption = text(payload.get("caption"))
-        media = trusted(
+        fields["kind"], fields["text"] = _MEDIA_KINDS[kind_name], caption
+        fields["media"] = build(
             Media,
-            mimetype=text(payload.get("mimetype")),
-            size_bytes=integer(payload.get("size")),
-            caption=caption,
-            filename=text(payload.get("filename")),
-            seconds=integer(payload.get("duration")),
-            # the S3 copy when uploadS3 is on, else the message id get-media-by-message accepts
-            provider_ref=text(payload.get("fileUrl")) or serialized_id(payload.get("id")),
-            sha256=text(payload.get("filehash")),
+            {
+                "mimetype": text(payload.get("mimetype")),
+                "size_bytes": integer(payload.get("size")),
+                "caption": caption,
+                "filename": text(payload.get("filename")),
+                "seconds": integer(payload.get("duration")),
+                # the S3 copy when uploadS3 is on, else the message id get-media-by-message accepts
+                "provider_ref": text(payload.get("fileUrl")) or serialized_id(payload.get("id")),
+                "sha256": text(payload.get("filehash")),
+            },
         )
-        return {"kind": _MEDIA_KINDS[kind_name], "text": caption, "media": media}
-    if kind_name == "location":
+    elif kind_name == "location":
         lat, lng = number(payload.get("lat")), number(payload.get("lng"))
-        location = None
         if lat is not None and lng is not None and -90 <= lat <= 90 and -180 <= lng <= 180:
-            location = Location(latitude=lat, longitude=lng, name=text(payload.get("loc")))
-        return {"kind": MessageKind.LOCATION, "text": text(payload.get("comment")), "location": location}
-    if kind_name in ("vcard", "multi_vcard"):
+            fields["location"] = Location(latitude=lat, longitude=lng, name=text(payload.get("loc")))
+        fields["kind"], fields["text"] = MessageKind.LOCATION, text(payload.get("comment"))
+    elif kind_name in ("vcard", "multi_vcard"):
         cards = payload.get("vcardList") if kind_name == "multi_vcard" else [{"vcard": payload.get("body")}]
         shared = []
         for card in cards[:20] if isinstance(cards, list) else []:
             name, phones = vcard_contact(obj(card).get("vcard"))
             shared.append(SharedContact(display_name=text(obj(card).get("displayName")) or name, phones=phones))
-        label = text(payload.get("vcardFormattedName")) or (shared[0].display_name if shared else None)
-        return {"kind": MessageKind.CONTACT, "text": label, "shared_contacts": tuple(shared)}
-    if kind_name in _INTERACTIVE:
+        fields["kind"], fields["shared_contacts"] = MessageKind.CONTACT, tuple(shared)
+        fields["text"] = text(payload.get("vcardFormattedName")) or (shared[0].display_name if shared else None)
+    elif kind_name in _INTERACTIVE:
         reply = obj(payload.get("listResponse"))
-        selected = (
+        fields["kind"], fields["text"] = MessageKind.INTERACTIVE_REPLY, text(payload.get("body"))
+        fields["selected_id"] = (
             text(obj(reply.get("singleSelectReply")).get("selectedRowId"))
             or text(payload.get("selectedButtonId"))
             or text(payload.get("selectedId"))
         )
-        return {"kind": MessageKind.INTERACTIVE_REPLY, "text": text(payload.get("body")), "selected_id": selected}
-    if kind_name == "revoked":
-        return {"kind": MessageKind.REVOKED, "target_message_id": _message_ref(payload.get("id"), "id")[2]}
-    if kind_name in ("e2e_notification", "notification_template", "gp2", "call_log", "protocol", "ciphertext"):
+    elif kind_name == "revoked":
+        fields["kind"], fields["target_message_id"] = MessageKind.REVOKED, _message_ref(payload.get("id"), "id")[2]
+    elif kind_name in ("e2e_notification", "notification_template", "gp2", "call_log", "protocol", "ciphertext"):
         raise UnsupportedEventError(kind_name, code="no_content")
-    return {"kind": MessageKind.UNKNOWN}
+    else:
+        fields["kind"] = MessageKind.UNKNOWN
 
 
 def _ack(payload: dict[str, Any], instance: str) -> list[CanonicalEvent]:
