@@ -19,6 +19,7 @@ import os
 import platform
 import statistics
 import time
+import timeit
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     run(mix, 0.5, cold=False)  # warm-up: imports, caches, pydantic validators
     print(f"fixture mix: {len(mix)} payloads; python {platform.python_version()}; {platform.machine()}")
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    # This VM's speed drifts up to 2x with its host's load: a fixed CPython loop dates the figure.
+    reference = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
+    print(f"machine speed reference: sum(range(1000)) takes {reference:.1f} us (best of 5)")
     for label, cold in (("warm identity caches", False), ("cold identity caches", True)):
         r = run(mix, args.seconds, cold=cold)
         passes = sorted(r.pass_cpu)
