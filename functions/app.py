@@ -140,6 +140,14 @@ def diagnostics_cleanup(event: CloudWatchEvent) -> dict[str, int]:
     return {"deleted": deleted}
 
 
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def pending_changes_expiry(event: CloudWatchEvent) -> dict[str, int]:
+    """Acks, revokes and edits that overtook a message that never came are dropped after a day."""
+    expired = container().ingest.expire_pending()
+    logger.info("pending changes expired", extra=expired)
+    return expired
+
+
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def session_checks(event: CloudWatchEvent) -> dict[str, str]:
     """A status check of every instance: feeds the session recovery when no event came."""

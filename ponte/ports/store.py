@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import ContactsEvent, MessageEvent, StatusEvent
@@ -32,6 +33,11 @@ class IngestStore(ABC):
     @abstractmethod
     def save_contacts(self, tenant_id: str, event: ContactsEvent) -> int:
         """Refresh names and identity links of known contacts; the number updated."""
+
+    @abstractmethod
+    def expire_pending(self, max_age: timedelta) -> dict[str, int]:
+        """Drop the acks, revokes and edits that waited longer than ``max_age`` for their message;
+        the number dropped per kind."""
 
     def save_other(self, envelope: IngestEnvelope) -> None:  # noqa: B027 - optional hook
         """Events other than messages; ignored unless an adapter handles them."""

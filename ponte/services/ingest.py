@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from ponte.domain.analyze_job import AnalyzeJob
@@ -15,6 +16,10 @@ from ponte.ports.analysis import AnalyzeJobQueue
 from ponte.ports.store import IngestStore
 
 logger = logging.getLogger(__name__)
+
+# How long an ack, revoke or edit waits for the message it overtook. SQS retries a failed ingest
+# for minutes (maxReceiveCount 5) and a DLQ redrive takes an operator hours at most: a day covers both.
+PENDING_MAX_AGE = timedelta(days=1)
 
 
 class SessionObserver(Protocol):
@@ -39,6 +44,10 @@ class IngestService:
         self._store = store
         self._analyze_queue = analyze_queue
         self._sessions = sessions
+
+    def expire_pending(self, max_age: timedelta = PENDING_MAX_AGE) -> dict[str, int]:
+        """What waited too long for its message (acks, revokes, edits that overtook it) is dropped."""
+        return self._store.expire_pending(max_age)
 
     def handle(self, envelope: IngestEnvelope) -> IngestResult:
         event = envelope.event

@@ -82,6 +82,9 @@ class FakeStore(IngestStore):
         self.contacts.extend(event.contacts)
         return len(event.contacts)
 
+    def expire_pending(self, max_age: timedelta) -> dict[str, int]:
+        return {}  # this fake parks nothing
+
 
 class FakeQuarantine(QuarantineStore):
     def __init__(self, *, fail: bool = False) -> None:

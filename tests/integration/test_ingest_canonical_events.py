@@ -216,3 +216,88 @@ def test_an_ack_that_does_not_move_a_stored_message_forward_is_not_parked(db: Da
     stale = events_of("evolution", "messages.update__read-v2-constructed__01", data__status="SERVER_ACK")
     assert ingest(db, *stale) == [False]
     assert rows(db, "select * from private.pending_message_status") == []
+
+
+# --- changes that overtake their message ------------------------------------------------------
+
+EDIT_TARGET = "3EB0C0FFEE0000000000AC"  # the message messages.edited__protocol-constructed__01 edits
+
+
+def test_an_edit_that_overtakes_its_message_is_applied_when_the_message_arrives(db: Database) -> None:
+    # GIVEN the edit is delivered before the message it edits (a retried first delivery)
+    assert ingest(db, *events_of("evolution", "messages.edited__protocol-constructed__01")) == [False]
+    assert len(rows(db, "select * from private.pending_message_edits")) == 1
+    # WHEN the message is stored
+    ingest(db, *events_of("evolution", "messages.upsert__text-inbound-ios__01", data__key__id=EDIT_TARGET))
+    # THEN it carries the edited text and its edit time, and nothing is left waiting
+    (message,) = rows(db, "select body, edited_at from public.messages")
+    assert message["body"] == "Na verdade quero o tamanho 39"
+    assert message["edited_at"] == datetime(2025, 10, 20, 15, 15, 5, tzinfo=UTC)
+    assert rows(db, "select * from private.pending_message_edits") == []
+
+
+def test_of_two_early_edits_the_later_one_wins_whatever_their_order(db: Database) -> None:
+    later = events_of("evolution", "messages.edited__protocol-constructed__01")
+    earlier = events_of(
+        "evolution",
+        "messages.edited__protocol-constructed__01",
+        data__timestampMs="1760973300000",
+        data__editedMessage__conversation="primeira versão",
+    )
+    assert ingest(db, *later, *earlier) == [False, False]
+    ingest(db, *events_of("evolution", "messages.upsert__text-inbound-ios__01", data__key__id=EDIT_TARGET))
+    assert rows(db, "select body from public.messages")[0]["body"] == "Na verdade quero o tamanho 39"
+
+
+def test_a_revoke_that_overtakes_its_message_deletes_it_when_it_arrives(db: Database) -> None:
+    # GIVEN a revoke inside messages.upsert (protocolMessage) arrives before its target
+    assert ingest(db, *events_of("evolution", "messages.upsert__protocol-revoke-constructed__01")) == [False]
+    # WHEN the target arrives
+    ingest(db, *events_of("evolution", "messages.upsert__text-inbound-ios__01", data__key__id="3EB0C0FFEE0000000000AB"))
+    # THEN it is stored as deleted
+    (message,) = rows(db, "select status from public.messages where provider_message_id = '3EB0C0FFEE0000000000AB'")
+    assert message["status"] == "deleted"
+    assert rows(db, "select * from private.pending_message_status") == []
+
+
+def test_an_early_edit_of_a_hidden_contact_leaves_no_trace(db: Database, db_dsn: str) -> None:
+    # GIVEN an early edit whose chat is the contact, and one labelled with the instance's own number
+    own_chat = events_of("evolution", "messages.edited__protocol-constructed__01")
+    contact_chat = events_of(
+        "evolution",
+        "messages.edited__protocol-constructed__01",
+        data__key__remoteJid="553199944501@s.whatsapp.net",
+        data__key__id="3EB0C0FFEE0000000000AD",
+    )
+    ingest(db, *own_chat, *contact_chat)
+    assert len(rows(db, "select * from private.pending_message_edits")) == 2
+    # WHEN the contact is hidden: the purge finds the edit by its chat
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        conn.execute(
+            "update public.tenants set settings = jsonb_set(settings, '{hidden_contacts}', '[\"+5531999944501\"]')"
+            " where id = %s",
+            (TENANT,),
+        )
+        conn.execute("select private.purge_contact_data(%s, array['+5531999944501'])", (TENANT,))
+    assert [r["provider_message_id"] for r in rows(db, "select * from private.pending_message_edits")] == [EDIT_TARGET]
+    # AND when the contact's message arrives it is refused, and the edit that waited for it goes too
+    message = events_of("evolution", "messages.upsert__text-inbound-ios__01", data__key__id=EDIT_TARGET)
+    assert ingest(db, *message) == [False]
+    assert rows(db, "select * from private.pending_message_edits") == []
+    assert rows(db, "select * from public.messages") == []
+
+
+def test_changes_whose_message_never_comes_expire(db: Database, db_dsn: str) -> None:
+    ingest(
+        db,
+        *events_of("evolution", "messages.edited__protocol-constructed__01"),
+        *events_of("evolution", "messages.update__read-v2-constructed__01"),
+    )
+    service = IngestService(PgIngestStore(db))
+    # nothing is young enough to go
+    assert service.expire_pending() == {"pending_message_edits": 0, "pending_message_status": 0}
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        for table in ("pending_message_edits", "pending_message_status"):
+            conn.execute(f"update private.{table} set received_at = now() - interval '25 hours'")
+    assert service.expire_pending() == {"pending_message_edits": 1, "pending_message_status": 1}
+    assert rows(db, "select * from private.pending_message_edits") == []

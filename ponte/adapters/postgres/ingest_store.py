@@ -4,6 +4,7 @@ message they point at; contact updates refresh names and @lid <-> phone links of
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -47,6 +48,7 @@ class PgIngestStore(IngestStore):
             return SavedMessage(stored=self._apply_to_target(tenant_id, instance_id, event))
         with self._db.as_service(tenant_id) as conn:
             if not ingest_allowed(conn, tenant_id, event):
+                _forget_pending_changes(conn, tenant_id, instance_id, event.provider_message_id)
                 return SavedMessage(stored=False)
             name = event.push_name if event.direction.value == "in" else None
             contact = resolve_contact(conn, tenant_id, event.chat, name)
@@ -92,7 +94,7 @@ class PgIngestStore(IngestStore):
                 )
                 return SavedMessage(stored=False, message_id=pending, needs_analysis=pending is not None)
             message_id = str(inserted["id"])
-            _apply_pending_status(conn, tenant_id, instance_id, message_id, event)
+            _apply_pending_changes(conn, tenant_id, instance_id, message_id, event)
             lead_id = None
             if inbound:
                 lead_id = create_lead_once(
@@ -106,8 +108,10 @@ class PgIngestStore(IngestStore):
 
     def _apply_to_target(self, tenant_id: str, instance_id: str, event: MessageEvent) -> bool:
         """Edits and revokes change the message they point at, found by its id on the instance --
-        never by chat: Evolution reports edits with the instance's own number as the chat."""
-        if event.target_message_id is None:
+        never by chat: Evolution reports edits with the instance's own number as the chat. One that
+        overtakes its message waits for it (``_apply_pending_changes``)."""
+        target = event.target_message_id
+        if target is None:
             return False
         with self._db.as_service(tenant_id) as conn:
             if event.kind is MessageKind.EDITED:
@@ -115,16 +119,20 @@ class PgIngestStore(IngestStore):
                     "update public.messages set body = %s, edited_at = %s"
                     " where tenant_id = %s and instance_id = %s and provider_message_id = %s"
                     " and (edited_at is null or edited_at < %s) and kind not in ('edited', 'revoked')",
-                    (event.text, event.occurred_at, tenant_id, instance_id, event.target_message_id, event.occurred_at),
+                    (event.text, event.occurred_at, tenant_id, instance_id, target, event.occurred_at),
                 )
             else:
                 cursor = conn.execute(
                     "update public.messages set status = 'deleted', status_at = %s"
                     " where tenant_id = %s and instance_id = %s and provider_message_id = %s"
                     " and status is distinct from 'deleted'",
-                    (event.occurred_at, tenant_id, instance_id, event.target_message_id),
+                    (event.occurred_at, tenant_id, instance_id, target),
                 )
-            return bool(cursor.rowcount > 0)
+            if cursor.rowcount > 0:
+                return True
+            if not _is_known(conn, tenant_id, instance_id, target) and ingest_allowed(conn, tenant_id, event):
+                _park_change(conn, tenant_id, instance_id, event, target)
+            return False
 
     def save_status(self, tenant_id: str, instance_id: str, event: StatusEvent) -> bool:
         direction = None if event.from_me is None else ("out" if event.from_me else "in")
@@ -149,26 +157,24 @@ class PgIngestStore(IngestStore):
             )
             if cursor.rowcount > 0:
                 return True
-            known = conn.execute(
-                "select 1 from public.messages where tenant_id = %s and instance_id = %s and provider_message_id = %s"
-                " limit 1",
-                (tenant_id, instance_id, event.provider_message_id),
-            ).fetchone()
-            if known is None:  # the ack overtook its message: kept until the message is stored
-                conn.execute(
-                    "insert into private.pending_message_status"
-                    " (tenant_id, instance_id, provider_message_id, direction, status, status_at)"
-                    " values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
-                    (
-                        tenant_id,
-                        instance_id,
-                        event.provider_message_id,
-                        direction,
-                        event.status.value,
-                        event.occurred_at,
-                    ),
+            if not _is_known(conn, tenant_id, instance_id, event.provider_message_id):
+                # the ack overtook its message: kept until the message is stored
+                _park_status(
+                    conn,
+                    tenant_id,
+                    instance_id,
+                    event.provider_message_id,
+                    direction=direction,
+                    status=event.status,
+                    at=event.occurred_at,
                 )
             return False
+
+    def expire_pending(self, max_age: timedelta) -> dict[str, int]:
+        with self._db.as_service(None) as conn:
+            row = conn.execute("select private.expire_pending_changes(%s) as expired", (max_age,)).fetchone()
+        assert row is not None
+        return {table: int(count) for table, count in row["expired"].items()}
 
     def save_contacts(self, tenant_id: str, event: ContactsEvent) -> int:
         """Names, pictures and @lid <-> phone links for contacts Ponte already has; an address-book
@@ -181,6 +187,85 @@ class PgIngestStore(IngestStore):
                 )
                 updated += found is not None
         return updated
+
+
+def _is_known(conn: psycopg.Connection[Any], tenant_id: str, instance_id: str, provider_message_id: str) -> bool:
+    row = conn.execute(
+        "select 1 from public.messages where tenant_id = %s and instance_id = %s and provider_message_id = %s limit 1",
+        (tenant_id, instance_id, provider_message_id),
+    ).fetchone()
+    return row is not None
+
+
+def _park_status(
+    conn: psycopg.Connection[Any],
+    tenant_id: str,
+    instance_id: str,
+    provider_message_id: str,
+    *,
+    direction: str | None,
+    status: AckStatus,
+    at: datetime | None,
+) -> None:
+    conn.execute(
+        "insert into private.pending_message_status"
+        " (tenant_id, instance_id, provider_message_id, direction, status, status_at)"
+        " values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
+        (tenant_id, instance_id, provider_message_id, direction, status.value, at),
+    )
+
+
+def _park_change(
+    conn: psycopg.Connection[Any], tenant_id: str, instance_id: str, event: MessageEvent, target: str
+) -> None:
+    """An edit or revoke whose message is not stored yet: a revoke waits as a 'deleted' status, an
+    edit with its text and its chat's identities (the purge of a hidden contact finds it by them);
+    of two early edits the later one is kept."""
+    if event.kind is MessageKind.REVOKED:
+        _park_status(
+            conn, tenant_id, instance_id, target, direction=None, status=AckStatus.DELETED, at=event.occurred_at
+        )
+        return
+    identities = sorted({event.chat.key, *event.chat.aliases})
+    conn.execute(
+        "insert into private.pending_message_edits"
+        " (tenant_id, instance_id, provider_message_id, body, edited_at, chat_identities)"
+        " values (%s, %s, %s, %s, %s, %s)"
+        " on conflict (tenant_id, instance_id, provider_message_id) do update"
+        " set body = excluded.body, edited_at = excluded.edited_at, chat_identities = excluded.chat_identities"
+        " where private.pending_message_edits.edited_at < excluded.edited_at",
+        (tenant_id, instance_id, target, event.text, event.occurred_at, identities),
+    )
+
+
+def _forget_pending_changes(
+    conn: psycopg.Connection[Any], tenant_id: str, instance_id: str, provider_message_id: str
+) -> None:
+    """A message refused at ingest (hidden contact): what waited for it goes too."""
+    for table in ("pending_message_status", "pending_message_edits"):
+        conn.execute(
+            f"delete from private.{table} where tenant_id = %s and instance_id = %s and provider_message_id = %s",
+            (tenant_id, instance_id, provider_message_id),
+        )
+
+
+def _apply_pending_changes(
+    conn: psycopg.Connection[Any], tenant_id: str, instance_id: str, message_id: str, event: MessageEvent
+) -> None:
+    """Acks, revokes and edits that arrived before this message."""
+    _apply_pending_status(conn, tenant_id, instance_id, message_id, event)
+    if event.kind in (MessageKind.EDITED, MessageKind.REVOKED):
+        return
+    edit = conn.execute(
+        "delete from private.pending_message_edits"
+        " where tenant_id = %s and instance_id = %s and provider_message_id = %s returning body, edited_at",
+        (tenant_id, instance_id, event.provider_message_id),
+    ).fetchone()
+    if edit is not None:
+        conn.execute(
+            "update public.messages set body = %s, edited_at = %s where id = %s",
+            (edit["body"], edit["edited_at"], message_id),
+        )
 
 
 def _apply_pending_status(
