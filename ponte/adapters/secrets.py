@@ -32,15 +32,23 @@ WEBHOOK_SECRET = "webhook_secret"
 
 class PowertoolsSecretStore(SecretStore):
     def __init__(self, *, max_age: int = DEFAULT_MAX_AGE_SECONDS, client: Any | None = None) -> None:
-        # One provider per store (not Powertools' process-wide default) so that its boto3 client
-        # follows the endpoint this store was built for.
-        self._provider = parameters.SecretsProvider(boto3_client=client or boto3.client("secretsmanager"))
+        self._client = client
+        self._provider: parameters.SecretsProvider | None = None
         self._max_age = max_age
         install_secret_redaction()  # before the first read: botocore may log the response
 
+    def _secrets(self) -> parameters.SecretsProvider:
+        # One provider per store (not Powertools' process-wide default) so that its boto3 client
+        # follows the endpoint this store was built for; made on the first read, so that a
+        # composition root that never reads a secret needs no AWS region or credentials.
+        if self._provider is None:
+            client = self._client or boto3.client("secretsmanager")
+            self._provider = parameters.SecretsProvider(boto3_client=client)
+        return self._provider
+
     def get(self, name: str) -> Mapping[str, str]:
         try:
-            value = self._provider.get(name, transform="json", max_age=self._max_age)
+            value = self._secrets().get(name, transform="json", max_age=self._max_age)
         except (GetParameterError, TransformParameterError):
             # "from None": the boto3 error may quote the request; the secret's name is enough
             raise SecretNotFoundError(f"secret {name!r} could not be read") from None
