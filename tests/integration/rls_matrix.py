@@ -122,8 +122,8 @@ TABLES: tuple[Table, ...] = (
         "public.tenants",
         f"id = '{TENANT_A}'",
         "insert into public.tenants (name) values ('new')",
-        "settings = settings",
-        {"select": MEMBERS, "update": ADMINS},  # tenants are created by the service
+        "name = name",
+        {"select": MEMBERS, "update": ADMINS},  # tenants are created by the service; settings: see ACTIONS
     ),
     Table(
         "public.memberships",
@@ -281,10 +281,26 @@ class Action:
 SERVICE = frozenset({"service_role"})
 
 ACTIONS: tuple[Action, ...] = (
+    # tenants.settings holds the hidden list: API users neither read nor write it directly
     Action(
-        "change the hidden list (tenants.settings)",
+        "read the tenant settings (the hidden list)",
+        f"select settings from public.tenants where id = '{TENANT_A}'",
+        SERVICE,
+    ),
+    Action(
+        "change the hidden list in tenants.settings",
         "update public.tenants set settings = jsonb_set(settings, '{hidden_contacts}', '[\"+5511987650009\"]')"
         f" where id = '{TENANT_A}'",
+        SERVICE,
+    ),
+    Action(
+        "overwrite tenants.settings",
+        f"update public.tenants set settings = '{{}}' where id = '{TENANT_A}'",
+        SERVICE,
+    ),
+    Action(
+        "read the hidden list (private.hidden_list)",
+        f"select private.hidden_list('{TENANT_A}')",
         ADMINS | SERVICE,
     ),
     Action(

@@ -78,22 +78,16 @@ class PgPrivacyAdmin(PrivacyAdmin):
 
     def hidden(self, claims: Mapping[str, Any], tenant_id: str) -> list[HiddenContact]:
         with _refused_as_forbidden(), self._db.as_user(claims) as conn:
-            conn.execute("select private.assert_privacy_admin(%s)", (tenant_id,))
-            row = conn.execute(
-                "select coalesce(settings -> 'hidden_subjects', '{}'::jsonb) as subjects,"
-                " coalesce(settings -> 'hidden_contacts', '[]'::jsonb) as flat"
-                " from public.tenants where id = %s",
-                (tenant_id,),
-            ).fetchone()
-        if row is None:
+            row = conn.execute("select private.hidden_list(%s) as hidden", (tenant_id,)).fetchone()
+        if row is None or row["hidden"] is None:
             return []
-        subjects: dict[str, Any] = row["subjects"]
+        subjects: dict[str, Any] = row["hidden"]["subjects"]
         grouped = {f for s in subjects.values() for f in s.get("forms", ())} | set(subjects)
         contacts = [
             HiddenContact(key=key, forms=tuple(value.get("forms", ())), hidden_at=value.get("hidden_at"))
             for key, value in sorted(subjects.items())
         ]
-        contacts += [HiddenContact(key=form, forms=(form,)) for form in row["flat"] if form not in grouped]
+        contacts += [HiddenContact(key=form, forms=(form,)) for form in row["hidden"]["flat"] if form not in grouped]
         return contacts
 
 
