@@ -131,6 +131,42 @@ def test_a_linking_payload_merges_a_phone_contact_and_a_lid_contact(db: Database
     owners = {r["contact_id"] for r in rows(db, "select contact_id::text from public.messages")}
     assert owners == {contact["id"]}
     assert len(rows(db, "select 1 from public.leads")) == 1
+    # AND one conversation, keyed by the phone, holds both messages and the lead
+    (conversation,) = rows(db, "select id, chat_key from public.conversations")
+    assert conversation["chat_key"] == "+5531999944501"
+    messages = rows(db, "select conversation_id, chat_key from public.messages")
+    assert [(m["conversation_id"], m["chat_key"]) for m in messages] == [(conversation["id"], "+5531999944501")] * 2
+    assert [r["conversation_id"] for r in rows(db, "select conversation_id from public.leads")] == [conversation["id"]]
+
+
+def test_a_message_stored_in_both_threads_of_a_merged_person_is_kept_once(db: Database) -> None:
+    # GIVEN a message sent to a phone, and its echo reported on the person's unlinked @lid
+    sent = events_of("evolution", "send.message__text-pending-constructed__01")
+    (message,) = sent
+    assert message.type == "message"
+    echo = events_of(
+        "evolution",
+        "messages.upsert__lid-no-phone-constructed__01",
+        data__key__remoteJid="104857600000088@lid",
+        data__key__fromMe=True,
+        data__key__id=message.provider_message_id,
+    )
+    ingest(db, *sent, *echo)
+    assert len(rows(db, "select 1 from public.messages")) == 2
+    # WHEN a contact update links the @lid to the phone
+    link = events_of(
+        "evolution",
+        "contacts.update__single-object-constructed__01",
+        data__remoteJid="104857600000088@lid",
+        data__remoteJidAlt=message.chat.jid,
+    )
+    assert ingest(db, *link) == [True]
+    # THEN one contact, one conversation and one copy of the message remain
+    assert len(rows(db, "select 1 from public.contacts")) == 1
+    assert len(rows(db, "select 1 from public.conversations")) == 1
+    assert [r["provider_message_id"] for r in rows(db, "select provider_message_id from public.messages")] == [
+        message.provider_message_id
+    ]
 
 
 def test_an_address_book_sync_never_creates_contacts(db: Database) -> None:
