@@ -52,6 +52,7 @@ export type MessageKind =
 export interface PonteContract {
   AnalysisPayload: AnalysisPayload;
   ContactRef: ContactRef;
+  ConversationMergedPayload: ConversationMergedPayload;
   ConversationPayload: ConversationPayload;
   Correction: Correction;
   CorrectionRequest: CorrectionRequest;
@@ -135,6 +136,18 @@ export interface ContactRef {
   jid?: string | null;
   contact_id?: string | null;
   tenant_id?: string | null;
+}
+/**
+ * ``conversation_merged``: conversation ``id`` is gone, its messages are now in ``merged_into``
+ * (a payload proved two contacts to be one person).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ConversationMergedPayload".
+ */
+export interface ConversationMergedPayload {
+  id: string;
+  tenant_id: string;
+  merged_into: string;
 }
 /**
  * ``conversation_created`` / ``conversation_updated``; ``changed`` names what changed (empty when created).
@@ -664,6 +677,7 @@ export interface TenantTopicEvents {
   message_updated: MessagePayload;
   conversation_created: ConversationPayload;
   conversation_updated: ConversationPayload;
+  conversation_merged: ConversationMergedPayload;
   lead_created: LeadPayload;
   lead_scored: LeadPayload;
   analysis_ready: AnalysisPayload;

@@ -68,6 +68,15 @@ class ConversationPayload(Payload):
     changed: list[ConversationField]
 
 
+class ConversationMergedPayload(Payload):
+    """``conversation_merged``: conversation ``id`` is gone, its messages are now in ``merged_into``
+    (a payload proved two contacts to be one person)."""
+
+    id: UUID
+    tenant_id: UUID
+    merged_into: UUID
+
+
 class InstanceStatusPayload(Payload):
     """``instance_status_changed``: a WhatsApp instance's connection status moved (admins only)."""
 
@@ -221,6 +230,11 @@ TOPICS: tuple[TopicSpec, ...] = (
                 name="conversation_updated",
                 payload=ConversationPayload,
                 description="priority, SLA, assignment or status changed; `changed` says which",
+            ),
+            EventSpec(
+                name="conversation_merged",
+                payload=ConversationMergedPayload,
+                description="a conversation was folded into another one of the same person (`merged_into`)",
             ),
             EventSpec(name="lead_created", payload=LeadPayload, description="a new number became a lead"),
             EventSpec(name="lead_scored", payload=LeadPayload, description="a lead's score or priority changed"),

@@ -21,6 +21,7 @@ from ponte.adapters.postgres.ingest_store import PgIngestStore
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import AckStatus, CanonicalEvent, Provider, StatusEvent
 from ponte.domain.identity import identity_of
+from ponte.domain.realtime import ConversationMergedPayload
 from ponte.localstack.seed import seed_tenant
 from ponte.services.ingest import IngestService
 from proxy import providers
@@ -106,7 +107,7 @@ def test_lid_first_then_linked_then_phone_is_one_contact_and_one_conversation(db
     assert len(rows(db, "select 1 from public.messages")) == 3
 
 
-def test_a_linking_payload_merges_a_phone_contact_and_a_lid_contact(db: Database) -> None:
+def test_a_linking_payload_merges_a_phone_contact_and_a_lid_contact(db: Database, db_dsn: str) -> None:
     # GIVEN the same person stored twice: once by phone, once by an unlinked @lid
     ingest(db, *events_of("evolution", "messages.upsert__text-inbound-ios__01"))  # 553199944501 -> +5531999944501
     ingest(
@@ -116,6 +117,7 @@ def test_a_linking_payload_merges_a_phone_contact_and_a_lid_contact(db: Database
         ),
     )
     assert len(rows(db, "select 1 from public.contacts")) == 2
+    lid_thread = rows(db, "select id from public.conversations where chat_key = '104857600000077@lid'")[0]["id"]
     # WHEN a contact update links the @lid to that phone
     contacts = events_of(
         "evolution",
@@ -137,6 +139,15 @@ def test_a_linking_payload_merges_a_phone_contact_and_a_lid_contact(db: Database
     messages = rows(db, "select conversation_id, chat_key from public.messages")
     assert [(m["conversation_id"], m["chat_key"]) for m in messages] == [(conversation["id"], "+5531999944501")] * 2
     assert [r["conversation_id"] for r in rows(db, "select conversation_id from public.leads")] == [conversation["id"]]
+    # AND the UIs are told which conversation went where
+    with psycopg.connect(db_dsn) as conn:
+        announced = conn.execute(
+            "select topic, payload from realtime.messages where event = 'conversation_merged'"
+        ).fetchall()
+    ((topic, payload),) = announced
+    merged = ConversationMergedPayload.model_validate(payload)
+    assert topic == f"tenant:{TENANT}"
+    assert (merged.id, merged.merged_into) == (lid_thread, conversation["id"])
 
 
 def test_a_message_stored_in_both_threads_of_a_merged_person_is_kept_once(db: Database) -> None:

@@ -186,3 +186,4 @@ def _fold_conversation(conn: psycopg.Connection[Any], keep: str, fold: str, chat
         {"order": ["low", "medium", "high", "critical"], "keep": keep, "fold": fold},
     )
     conn.execute("delete from public.conversations where id = %s", (fold,))
+    conn.execute("select private.announce_conversation_merged(%s, %s)", (fold, keep))
