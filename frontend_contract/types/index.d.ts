@@ -52,6 +52,7 @@ export type MessageKind =
 export interface PonteContract {
   AnalysisPayload: AnalysisPayload;
   ContactRef: ContactRef;
+  ConversationDeletedPayload: ConversationDeletedPayload;
   ConversationMergedPayload: ConversationMergedPayload;
   ConversationPayload: ConversationPayload;
   Correction: Correction;
@@ -136,6 +137,17 @@ export interface ContactRef {
   jid?: string | null;
   contact_id?: string | null;
   tenant_id?: string | null;
+}
+/**
+ * ``conversation_deleted``: the conversation is gone (its contact was hidden or erased, or it
+ * was merged into another thread of the same person): drop it from the inbox.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ConversationDeletedPayload".
+ */
+export interface ConversationDeletedPayload {
+  id: string;
+  tenant_id: string;
 }
 /**
  * ``conversation_merged``: conversation ``id`` is gone, its messages are now in ``merged_into``
@@ -677,6 +689,7 @@ export interface TenantTopicEvents {
   message_updated: MessagePayload;
   conversation_created: ConversationPayload;
   conversation_updated: ConversationPayload;
+  conversation_deleted: ConversationDeletedPayload;
   conversation_merged: ConversationMergedPayload;
   lead_created: LeadPayload;
   lead_scored: LeadPayload;

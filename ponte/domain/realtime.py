@@ -77,6 +77,14 @@ class ConversationMergedPayload(Payload):
     merged_into: UUID
 
 
+class ConversationDeletedPayload(Payload):
+    """``conversation_deleted``: the conversation is gone (its contact was hidden or erased, or it
+    was merged into another thread of the same person): drop it from the inbox."""
+
+    id: UUID
+    tenant_id: UUID
+
+
 class InstanceStatusPayload(Payload):
     """``instance_status_changed``: a WhatsApp instance's connection status moved (admins only)."""
 
@@ -230,6 +238,11 @@ TOPICS: tuple[TopicSpec, ...] = (
                 name="conversation_updated",
                 payload=ConversationPayload,
                 description="priority, SLA, assignment or status changed; `changed` says which",
+            ),
+            EventSpec(
+                name="conversation_deleted",
+                payload=ConversationDeletedPayload,
+                description="a conversation is gone: its contact was hidden or erased, or it was merged",
             ),
             EventSpec(
                 name="conversation_merged",

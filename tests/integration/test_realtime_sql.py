@@ -11,6 +11,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from ponte.domain.realtime import (
+    ConversationDeletedPayload,
     ConversationPayload,
     DiagnosticPayload,
     InstanceStatusPayload,
@@ -156,6 +157,29 @@ def test_conversation_events_name_what_changed(conn: psycopg.Connection[Any]) ->
     assert updated.changed == ["priority", "assigned_to"]
     assert updated.priority == "high" and str(updated.assigned_to) == AGENT_A
     assert ConversationPayload.model_validate(rows[0]["payload"]).changed == []
+
+
+def test_a_purged_conversation_is_announced_without_anything_of_the_person(conn: psycopg.Connection[Any]) -> None:
+    # GIVEN a conversation with a message, of a contact that is then hidden (the purge, fast delete path)
+    conversation_id = insert_conversation(conn)
+    insert_message(conn, conversation_id)
+    row = conn.execute(
+        "select ct.identity_key as key from public.contacts ct join public.conversations c on c.contact_id = ct.id"
+        " where c.id = %s",
+        (conversation_id,),
+    ).fetchone()
+    assert row is not None
+    key = row["key"]
+    conn.execute("select private.purge_contact_data(%s, array[%s])", (TENANT_A, key))
+    # THEN the tenant is told the conversation is gone, by its id only
+    deleted = [r for r in broadcasts(conn) if r["event"] == "conversation_deleted"]
+    assert [r["topic"] for r in deleted] == [f"tenant:{TENANT_A}"]
+    payload = ConversationDeletedPayload.model_validate(deleted[0]["payload"])
+    assert (str(payload.id), str(payload.tenant_id)) == (conversation_id, TENANT_A)
+    # AND every earlier event naming the conversation was purged with it
+    assert [r["event"] for r in broadcasts(conn) if conversation_id in json.dumps(r["payload"])] == [
+        "conversation_deleted"
+    ]
 
 
 def test_instance_status_and_rejections_go_to_the_admin_topic(conn: psycopg.Connection[Any]) -> None:

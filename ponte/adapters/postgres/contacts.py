@@ -185,5 +185,5 @@ def _fold_conversation(conn: psycopg.Connection[Any], keep: str, fold: str, chat
         " from public.conversations f where k.id = %(keep)s and f.id = %(fold)s",
         {"order": ["low", "medium", "high", "critical"], "keep": keep, "fold": fold},
     )
+    conn.execute("select private.announce_conversation_merged(%s, %s)", (fold, keep))  # before its deletion's
     conn.execute("delete from public.conversations where id = %s", (fold,))
-    conn.execute("select private.announce_conversation_merged(%s, %s)", (fold, keep))
