@@ -348,3 +348,48 @@ def test_changes_whose_message_never_comes_expire(db: Database, db_dsn: str) -> 
             conn.execute(f"update private.{table} set received_at = now() - interval '25 hours'")
     assert service.expire_pending() == {"pending_message_edits": 1, "pending_message_status": 1}
     assert rows(db, "select * from private.pending_message_edits") == []
+
+
+# --- the echo of an agent's send ----------------------------------------------------------------
+
+
+def unconfirmed_send(db_dsn: str, key: str, body: str, created_at: datetime) -> None:
+    """An outbox row whose gateway call timed out: the proxy answered 202 and the agent went away."""
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        conn.execute(
+            "insert into public.outbound_messages (tenant_id, instance_id, chat_key, recipient, idempotency_key,"
+            " request_hash, body, status, attempts, created_at) values (%s, %s, '+5511987650110', '5511987650110',"
+            " %s, 'h', %s, 'unconfirmed', 1, %s)",
+            (TENANT, INSTANCE, key, body, created_at),
+        )
+
+
+def test_the_echo_of_an_unconfirmed_send_confirms_it(db: Database, db_dsn: str) -> None:
+    # GIVEN two unconfirmed sends to the chat (one of another text) made just before the echo's time
+    sent_at = datetime(2025, 10, 20, 15, 15, 0, tzinfo=UTC)
+    unconfirmed_send(db_dsn, "send-key-other-text", "Outro texto", sent_at)
+    unconfirmed_send(db_dsn, "send-key-the-echoed", "Olá! Seu pedido foi confirmado. ", sent_at)
+    # WHEN the gateway's echo of the send arrives through the webhook
+    (echo,) = events_of("evolution", "send.message__text-pending-constructed__01")
+    assert ingest(db, echo) == [True]
+    # THEN the send with the same text is confirmed and linked to the stored message; the other waits
+    outbox = {
+        r["idempotency_key"]: r
+        for r in rows(db, "select idempotency_key, status, provider_message_id, message_id from outbound_messages")
+    }
+    (message,) = rows(db, "select id from public.messages")
+    assert outbox["send-key-the-echoed"]["status"] == "sent"
+    assert outbox["send-key-the-echoed"]["provider_message_id"] == echo.provider_message_id  # type: ignore[union-attr]
+    assert outbox["send-key-the-echoed"]["message_id"] == message["id"]
+    assert outbox["send-key-other-text"]["status"] == "unconfirmed"
+    # AND a redelivery of the echo confirms nothing else
+    assert ingest(db, echo) == [False]
+    assert rows(db, "select count(*) as n from public.outbound_messages where status = 'sent'")[0]["n"] == 1
+
+
+def test_an_echo_older_than_the_send_does_not_confirm_it(db: Database, db_dsn: str) -> None:
+    # a message with the same text sent by hand from the phone an hour before the agent's send
+    later = datetime(2025, 10, 20, 16, 15, tzinfo=UTC)
+    unconfirmed_send(db_dsn, "send-key-later-send", "Olá! Seu pedido foi confirmado.", later)
+    ingest(db, *events_of("evolution", "send.message__text-pending-constructed__01"))
+    assert rows(db, "select status from public.outbound_messages")[0]["status"] == "unconfirmed"

@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 from ponte.adapters.postgres.contacts import find_or_create_contact, resolve_contact
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.leads import clear_sla_on_reply, create_lead_once
+from ponte.adapters.postgres.outbox_echo import confirm_by_echo
 from ponte.domain.events import AckStatus, ContactsEvent, Direction, MessageEvent, MessageKind, StatusEvent
 from ponte.ports.store import IngestStore, SavedMessage
 
@@ -102,6 +103,8 @@ class PgIngestStore(IngestStore):
                 )
             else:
                 clear_sla_on_reply(conn, conversation["id"])
+                # the echo of an agent's send whose answer was lost: that send is confirmed now
+                confirm_by_echo(conn, tenant_id, instance_id, chat_key, message_id=message_id, event=event)
             return SavedMessage(
                 stored=True, message_id=message_id, lead_id=lead_id, needs_analysis=inbound and _is_text(event)
             )

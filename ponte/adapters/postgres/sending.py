@@ -10,6 +10,7 @@ import psycopg
 
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.ingest_store import resolve_contact
+from ponte.adapters.postgres.outbox_echo import ECHO_SLACK
 from ponte.domain.gateway import SentMessage
 from ponte.domain.identity import identity_from_jid
 from ponte.domain.outbox import OutboxRecord, OutboxStatus, SuggestionOutcome
@@ -25,8 +26,6 @@ _OUTBOX_COLUMNS = (
     " request_hash, body, suggestion_id::text, suggestion_outcome, status, attempts, provider_message_id,"
     " message_id::text, error_code, created_at, updated_at"
 )
-# How far back an echo may predate the outbox row's creation (clock skew between gateway and us).
-_ECHO_SLACK = "2 minutes"
 
 
 def gateway_target(row: dict[str, Any]) -> GatewayTarget:
@@ -207,7 +206,7 @@ class PgSendStore(SendStore):
             row = conn.execute(
                 "select m.provider_message_id from public.messages m"
                 " where m.tenant_id = %s and m.instance_id = %s and m.chat_key = %s and m.direction = 'out'"
-                f" and btrim(m.body) = btrim(%s) and m.occurred_at >= %s - interval '{_ECHO_SLACK}'"
+                f" and btrim(m.body) = btrim(%s) and m.occurred_at >= %s - interval '{ECHO_SLACK}'"
                 " and not exists (select 1 from public.outbound_messages o where o.tenant_id = m.tenant_id"
                 "   and o.chat_key = m.chat_key and o.provider_message_id = m.provider_message_id and o.id <> %s)"
                 " order by m.occurred_at limit 1",
