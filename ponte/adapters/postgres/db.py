@@ -5,13 +5,31 @@ pooled connection."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
+
+_T = TypeVar("_T")
+_RETRYABLE = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+
+
+def retry_transaction(unit: Callable[[], _T], *, attempts: int = 3) -> _T:
+    """Run ``unit`` (one whole transaction) again when PostgreSQL aborted it as a deadlock victim or
+    a serialization failure: the abort rolled everything back, so running it again is safe. Writers
+    that take the same rows in different orders (a send being completed while the ingest stores its
+    echo) can deadlock; one of them is chosen to fail, and this is how it succeeds anyway."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return unit()
+        except _RETRYABLE:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
 
 _IMPERSONATE = (
     "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true),"

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from ponte.adapters.postgres.db import Database
+from ponte.adapters.postgres.db import Database, retry_transaction
 from ponte.adapters.postgres.ingest_store import resolve_contact
 from ponte.adapters.postgres.outbox_echo import ECHO_SLACK
 from ponte.domain.gateway import SentMessage
@@ -144,6 +144,10 @@ class PgSendStore(SendStore):
         return OutboxRecord.model_validate(row)
 
     def complete(self, claims: Claims, record: OutboxRecord, sent: SentMessage, occurred_at: datetime) -> OutboxRecord:
+        # races the ingest of the gateway's echo (same contact, conversation and message rows)
+        return retry_transaction(lambda: self._complete(claims, record, sent, occurred_at))
+
+    def _complete(self, claims: Claims, record: OutboxRecord, sent: SentMessage, occurred_at: datetime) -> OutboxRecord:
         with self._db.as_user(claims) as conn:
             conversation_id, contact_id, chat_key = self._conversation(conn, record, occurred_at)
             message = conn.execute(
