@@ -1,13 +1,42 @@
-"""Builders shared by the integration tests: canonical events, envelopes, SQS events."""
+"""Builders shared by the integration tests: a seeded database, canonical events, envelopes, SQS events."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import psycopg
+
+from ponte.adapters.postgres.db import Database
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import Direction, MessageEvent, MessageKind, Provider, Referral
 from ponte.domain.identity import identity_from_jid
+from ponte.localstack.seed import seed_tenant
+
+
+@contextmanager
+def seeded_database(
+    db_dsn: str, *, tenant_id: str, user_id: str, instance_id: str, role: str = "owner"
+) -> Iterator[Database]:
+    """A tenant with one member and one WhatsApp instance, and a small pool onto the database."""
+    with psycopg.connect(db_dsn) as conn:
+        seed_tenant(
+            conn,
+            tenant_id=tenant_id,
+            name="T",
+            user_id=user_id,
+            email=f"{role}-{user_id[-4:]}@t.local",
+            role=role,
+            instance_id=instance_id,
+            webhook_secret="x",
+        )
+    database = Database(db_dsn, max_size=2)
+    try:
+        yield database
+    finally:
+        database.close()
 
 
 def message(

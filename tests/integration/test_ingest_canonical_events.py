@@ -22,9 +22,9 @@ from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import AckStatus, CanonicalEvent, Provider, StatusEvent
 from ponte.domain.identity import identity_of
 from ponte.domain.realtime import ConversationMergedPayload
-from ponte.localstack.seed import seed_tenant
 from ponte.services.ingest import IngestService
 from proxy import providers
+from tests.integration.helpers import seeded_database
 
 pytestmark = pytest.mark.integration
 
@@ -36,15 +36,8 @@ PROVIDERS = Path(__file__).resolve().parents[2] / "proxy" / "providers"
 
 @pytest.fixture
 def db(db_dsn: str) -> Iterator[Database]:
-    with psycopg.connect(db_dsn) as conn:
-        seed_tenant(
-            conn, tenant_id=TENANT, name="T", user_id=USER, email="n@t.local", instance_id=INSTANCE, webhook_secret="x"
-        )
-    database = Database(db_dsn, max_size=2)
-    try:
+    with seeded_database(db_dsn, tenant_id=TENANT, user_id=USER, instance_id=INSTANCE) as database:
         yield database
-    finally:
-        database.close()
 
 
 def events_of(provider: str, name: str, **patch: Any) -> tuple[CanonicalEvent, ...]:

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 
 import functions.app as functions_app
@@ -16,8 +15,8 @@ from ponte.adapters.postgres.db import Database
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import Direction, MessageEvent, MessageKind, Provider
 from ponte.domain.identity import identity_from_jid
-from ponte.localstack.seed import seed_tenant
 from ponte.settings import Settings
+from tests.integration.helpers import seeded_database
 
 pytestmark = pytest.mark.integration
 
@@ -28,23 +27,12 @@ INSTANCE = "00000000-0000-4000-8000-0000000000c3"
 
 @pytest.fixture
 def wired(db_dsn: str) -> Iterator[Database]:
-    with psycopg.connect(db_dsn) as conn:
-        seed_tenant(
-            conn,
-            tenant_id=TENANT,
-            name="T",
-            user_id=USER,
-            email="c@t.local",
-            instance_id=INSTANCE,
-            webhook_secret="x",
-        )
-    db = Database(db_dsn, max_size=2)
-    functions_app.set_container(bootstrap(Settings(database_url=db_dsn), db=db))
-    try:
-        yield db
-    finally:
-        functions_app.set_container(None)
-        db.close()
+    with seeded_database(db_dsn, tenant_id=TENANT, user_id=USER, instance_id=INSTANCE) as db:
+        functions_app.set_container(bootstrap(Settings(database_url=db_dsn), db=db))
+        try:
+            yield db
+        finally:
+            functions_app.set_container(None)
 
 
 def envelope(message_id: str, jid: str = "5511987650001@s.whatsapp.net") -> str:

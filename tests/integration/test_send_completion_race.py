@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -18,11 +19,10 @@ from ponte.adapters.postgres.ingest_store import PgIngestStore
 from ponte.adapters.postgres.sending import PgSendStore
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.gateway import SentMessage
-from ponte.localstack.seed import seed_tenant
 from ponte.ports.sending import OutboxDraft
 from ponte.services.ingest import IngestService
 from proxy import providers
-from tests.integration.test_ingest_canonical_events import PROVIDERS
+from tests.integration.helpers import seeded_database
 
 pytestmark = pytest.mark.integration
 
@@ -30,30 +30,17 @@ TENANT = "00000000-0000-4000-8000-0000000004a1"
 AGENT = "00000000-0000-4000-8000-0000000004a2"
 INSTANCE = "00000000-0000-4000-8000-0000000004a3"
 CLAIMS = {"role": "authenticated", "sub": AGENT}
+FIXTURES = Path(__file__).resolve().parents[2] / "proxy" / "providers" / "evolution" / "fixtures"
 
 
 @pytest.fixture
 def db(db_dsn: str) -> Iterator[Database]:
-    with psycopg.connect(db_dsn) as conn:
-        seed_tenant(
-            conn,
-            tenant_id=TENANT,
-            name="T",
-            user_id=AGENT,
-            email="a@t.local",
-            role="agent",
-            instance_id=INSTANCE,
-            webhook_secret="x",
-        )
-    database = Database(db_dsn, max_size=2)
-    try:
+    with seeded_database(db_dsn, tenant_id=TENANT, user_id=AGENT, instance_id=INSTANCE, role="agent") as database:
         yield database
-    finally:
-        database.close()
 
 
 def inbound_conversation(db: Database) -> tuple[str, str]:
-    payload = (PROVIDERS / "evolution" / "fixtures" / "messages.upsert__text-inbound-ios__01.json").read_text()
+    payload = (FIXTURES / "messages.upsert__text-inbound-ios__01.json").read_text()
     (event,) = providers.normalize("evolution", json.loads(payload), instance="loja").events
     IngestService(PgIngestStore(db)).handle(
         IngestEnvelope(tenant_id=TENANT, instance_id=INSTANCE, received_at=datetime.now(UTC), event=event)
