@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from ponte.domain.feedback import SuggestionOutcome  # as_is / edited: what a send records
+
 MAX_TEXT_CHARS = 4096
 
 
@@ -17,11 +19,6 @@ class OutboxStatus(StrEnum):
     SENT = "sent"  # the gateway gave a message id; the message row exists
     UNCONFIRMED = "unconfirmed"  # timeout / 5xx: the gateway may have sent it
     FAILED = "failed"  # definitely not sent (refused, not logged, unreachable)
-
-
-class SuggestionOutcome(StrEnum):
-    AS_IS = "as_is"
-    EDITED = "edited"
 
 
 class OutboxRecord(BaseModel):
@@ -37,7 +34,7 @@ class OutboxRecord(BaseModel):
     request_hash: str
     body: str
     suggestion_id: str | None = None
-    suggestion_outcome: SuggestionOutcome | None = None
+    suggestion_outcome: SuggestionOutcome | None = None  # never discarded: that is no send
     status: OutboxStatus
     attempts: int
     provider_message_id: str | None = None
@@ -45,13 +42,6 @@ class OutboxRecord(BaseModel):
     error_code: str | None = None
     created_at: datetime
     updated_at: datetime
-
-
-def suggestion_outcome(suggested: str, final: str) -> SuggestionOutcome:
-    """As is when only surrounding whitespace changed; anything else is an edit."""
-    return (
-        SuggestionOutcome.AS_IS if " ".join(suggested.split()) == " ".join(final.split()) else SuggestionOutcome.EDITED
-    )
 
 
 def request_hash(*, target: str, text: str, suggestion_id: str | None) -> str:

@@ -9,8 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ponte.domain.feedback import SuggestionOutcome
 from ponte.domain.gateway import SentMessage
-from ponte.domain.outbox import OutboxRecord, OutboxStatus, SuggestionOutcome
+from ponte.domain.outbox import OutboxRecord, OutboxStatus
 from ponte.ports.gateway import GatewayTarget
 
 Claims = Mapping[str, Any]

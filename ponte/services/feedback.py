@@ -17,7 +17,6 @@ from ponte.domain.feedback import (
     MessageAnalysisView,
     Suggestion,
     SuggestionOutcome,
-    outcome_of,
 )
 from ponte.domain.scoring import lead_score, triage, with_corrected_labels
 from ponte.ports.feedback import Claims, FeedbackStore
@@ -80,15 +79,6 @@ class FeedbackService:
         if view is None:
             raise NotFoundError("no analysis for this message")
         return view
-
-    def record_sent(self, claims: Claims, suggestion_id: str, final_text: str) -> SuggestionOutcome:
-        """Called by the send path when the agent sends a message built from a suggestion:
-        ``as_is`` when the text is unchanged, ``edited`` otherwise, with the final text."""
-        suggestion = self._pending(claims, suggestion_id)
-        outcome = outcome_of(suggestion.text, final_text)
-        if not self._store.decide(claims, suggestion.id, outcome, final_text):
-            raise ConflictError("the suggestion was already decided", code="already_decided")
-        return outcome
 
     def discard(self, claims: Claims, suggestion_id: str, body: bytes | None) -> SuggestionOutcome:
         try:

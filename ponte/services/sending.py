@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from ponte.domain.feedback import outcome_of
 from ponte.domain.gateway import SentMessage
 from ponte.domain.identity import canonical_phone
 from ponte.domain.outbox import (
@@ -25,7 +26,6 @@ from ponte.domain.outbox import (
     OutboxStatus,
     request_hash,
     same_text,
-    suggestion_outcome,
 )
 from ponte.ports.clock import Clock
 from ponte.ports.gateway import (
@@ -114,7 +114,7 @@ class SendService:
                 suggested = self._suggestions.text_of(claims, command.suggestion_id, target.conversation_id)
             except SuggestionNotFound as exc:
                 raise UnprocessableError("no such suggestion in this conversation", code="unknown_suggestion") from exc
-            outcome = suggestion_outcome(suggested, text)
+            outcome = outcome_of(suggested, text)
         draft = OutboxDraft(
             target=target,
             idempotency_key=command.idempotency_key,

@@ -134,26 +134,11 @@ def test_outbound_messages_cannot_be_corrected(world: World) -> None:
     assert exc.value.code == "not_analysable"
 
 
-def test_sent_outcomes_as_is_and_edited_keep_the_final_text_and_who_decided(world: World) -> None:
-    as_is = world.suggestion_of(world.analysed_message("S1"))
-    edited = world.suggestion_of(world.analysed_message("S2"))
-    assert world.feedback.record_sent(AGENT_CLAIMS, as_is, f"  {world.worker.reply} ") is SuggestionOutcome.AS_IS
-    assert world.feedback.record_sent(AGENT_CLAIMS, edited, "Oi Maria! Temos sim.") is SuggestionOutcome.EDITED
-    with world.db.as_service(TENANT) as conn:
-        rows = conn.execute(
-            "select outcome, final_text, decided_by::text, decided_at is not null as at from public.reply_suggestions"
-            " where id = any(%s) order by outcome",
-            ([as_is, edited],),
-        ).fetchall()
-    assert [(r["outcome"], r["decided_by"], r["at"]) for r in rows] == [("as_is", AGENT, True), ("edited", AGENT, True)]
-    assert rows[1]["final_text"] == "Oi Maria! Temos sim."
-
-
 def test_a_decision_is_recorded_once(world: World) -> None:
     sid = world.suggestion_of(world.analysed_message("S3"))
     assert world.feedback.discard(AGENT_CLAIMS, sid, b'{"outcome": "discarded"}') is SuggestionOutcome.DISCARDED
     with pytest.raises(ConflictError):
-        world.feedback.record_sent(AGENT_CLAIMS, sid, "tarde demais")
+        world.feedback.discard(AGENT_CLAIMS, sid, b'{"outcome": "discarded"}')
     with pytest.raises(NotFoundError):
         world.feedback.discard(STRANGER_CLAIMS, world.suggestion_of(world.analysed_message("S4")), None)
 

@@ -1,4 +1,4 @@
-"""Backoff, phone masking, deep-link signatures, suggestion outcomes."""
+"""Backoff, phone masking, deep-link signatures (suggestion outcomes: test_feedback_domain.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import pytest
 
 from ponte.domain.deeplinks import DeepLink, sign, verify
 from ponte.domain.gateway import mask_phone
-from ponte.domain.outbox import SuggestionOutcome, suggestion_outcome
 from ponte.domain.retry import RetryPolicy
 
 pytestmark = pytest.mark.unit
@@ -47,8 +46,3 @@ def test_a_signed_link_verifies_and_any_change_breaks_it() -> None:
 def test_a_link_must_expire_to_be_signed() -> None:
     with pytest.raises(ValueError, match="expire"):
         sign(DeepLink(tenant_id=TENANT, phone="1"), b"k")
-
-
-def test_suggestion_outcome_ignores_only_whitespace() -> None:
-    assert suggestion_outcome("Olá, tudo bem?", "  Olá,  tudo bem? ") is SuggestionOutcome.AS_IS
-    assert suggestion_outcome("Olá, tudo bem?", "Olá, tudo bem? Posso ajudar?") is SuggestionOutcome.EDITED

@@ -9,11 +9,13 @@ from typing import Any
 import psycopg
 
 from ponte.adapters.postgres.db import Database, retry_transaction
+from ponte.adapters.postgres.feedback import PgFeedbackStore
 from ponte.adapters.postgres.ingest_store import resolve_contact
 from ponte.adapters.postgres.outbox_echo import ECHO_SLACK
+from ponte.domain.feedback import SuggestionOutcome
 from ponte.domain.gateway import SentMessage
 from ponte.domain.identity import identity_from_jid
-from ponte.domain.outbox import OutboxRecord, OutboxStatus, SuggestionOutcome
+from ponte.domain.outbox import OutboxRecord, OutboxStatus
 from ponte.ports.gateway import GatewayTarget
 from ponte.ports.sending import Claims, OutboxDraft, SendStore, SendTarget, SuggestionNotFound, Suggestions
 
@@ -279,9 +281,5 @@ class PgSuggestions(Suggestions):
         return str(row["text"])
 
     def record(self, claims: Claims, suggestion_id: str, outcome: SuggestionOutcome, final_text: str) -> None:
-        with self._db.as_user(claims) as conn:
-            conn.execute(
-                "update public.reply_suggestions set outcome = %s, final_text = %s, decided_by = (select auth.uid()),"
-                " decided_at = now() where id = %s and outcome is null",
-                (outcome.value, final_text, suggestion_id),
-            )
+        # the same decision an agent records through the feedback routes (a decided one stays as it is)
+        PgFeedbackStore(self._db).decide(claims, suggestion_id, outcome, final_text)
