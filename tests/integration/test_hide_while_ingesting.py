@@ -19,8 +19,7 @@ from tests.support.privacy import (
     contact_rows,
     every_form,
     message,
-    seed,
-    wire,
+    seeded_and_wired,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -32,12 +31,8 @@ AFTER_REFUSAL = 10
 
 @pytest.fixture
 def w(db_dsn: str) -> Iterator[Wired]:
-    seed(db_dsn)
-    wired = wire(db_dsn)
-    try:
+    with seeded_and_wired(db_dsn) as wired:
         yield wired
-    finally:
-        wired.db.close()
 
 
 def test_messages_ingested_during_a_hide_leave_no_trace(w: Wired) -> None:

@@ -32,8 +32,7 @@ from tests.support.privacy import (
     contact_rows,
     every_form,
     message,
-    seed,
-    wire,
+    seeded_and_wired,
 )
 
 pytestmark = pytest.mark.integration
@@ -41,12 +40,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def w(db_dsn: str) -> Iterator[Wired]:
-    seed(db_dsn)
-    wired = wire(db_dsn)
-    try:
+    with seeded_and_wired(db_dsn) as wired:
         yield wired
-    finally:
-        wired.db.close()
 
 
 def ingest_everywhere(w: Wired) -> None:

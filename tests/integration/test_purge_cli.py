@@ -10,19 +10,15 @@ import pytest
 
 from ponte.cli.main import main
 from ponte.domain.hidden import ContactRef
-from tests.support.privacy import OWNER, PHONE, TENANT, Wired, claims, seed, wire
+from tests.support.privacy import OWNER, PHONE, TENANT, Wired, claims, seeded_and_wired
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def w(db_dsn: str) -> Iterator[Wired]:
-    seed(db_dsn)
-    wired = wire(db_dsn)
-    try:
+    with seeded_and_wired(db_dsn) as wired:
         yield wired
-    finally:
-        wired.db.close()
 
 
 def test_cli_sweeps_and_reports_counts_only(

@@ -3,6 +3,8 @@ from one person under every form WhatsApp uses for them (9th digit, legacy JID, 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -127,3 +129,14 @@ def contact_rows(w: Wired, tenant: str) -> dict[str, int]:
             [PHONE, MODERN_JID, LEGACY_JID, LID],
         ),
     }
+
+
+@contextmanager
+def seeded_and_wired(db_dsn: str) -> Iterator[Wired]:
+    """The two tenants seeded and the privacy service wired to them; the pool closed after."""
+    seed(db_dsn)
+    wired = wire(db_dsn)
+    try:
+        yield wired
+    finally:
+        wired.db.close()
