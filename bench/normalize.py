@@ -1,6 +1,8 @@
 """Normalize throughput over the fixture mix, in-process, on one core.
 
     ponte bench normalize [--seconds 5]
+    ponte bench normalize --instructions [--passes 60]
+
 
 The mix is every provider fixture (the anonymized real payloads plus the constructed shapes):
 JSON is parsed once up front, then the registry's ``normalize`` runs over the mix in a loop.
@@ -17,10 +19,14 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
+import subprocess
+import sys
 import time
 import timeit
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ponte.domain.identity import clear_caches
@@ -61,10 +67,47 @@ def run(mix: list[tuple[str, Any]], seconds: float, *, cold: bool) -> Run:
     return result
 
 
+def _passes(count: int) -> None:
+    """The child of ``--instructions``: one warm-up pass, then ``count`` passes over the mix."""
+    mix = load_mix()
+    for _ in range(count + 1):
+        for provider, payload in mix:
+            normalize(provider, payload, instance="bench")
+
+
+def _instructions(passes: int) -> float:
+    """CPU instructions per canonical event, counted by valgrind's cachegrind: a run of ``passes``
+    passes minus a run of none (start-up, imports and the warm-up pass cancel out). Unlike a
+    rate, the count does not move with the machine's load."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+
+    def count(n: int) -> int:
+        done = subprocess.run(
+            [valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+             sys.executable, "-m", "bench.normalize", "--child-passes", str(n)],
+            capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1],
+        )  # fmt: skip
+        return int(next(line for line in done.stderr.splitlines() if "I   refs" in line).split()[-1].replace(",", ""))
+
+    events = sum(len(normalize(provider, payload, instance="bench").events) for provider, payload in load_mix())
+    return (count(passes) - count(0)) / (passes * events)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ponte bench normalize")
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--instructions", action="store_true", help="count CPU instructions per event (valgrind)")
+    parser.add_argument("--passes", type=int, default=60, help="passes over the mix for --instructions")
+    parser.add_argument("--child-passes", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child_passes is not None:
+        _passes(args.child_passes)
+        return 0
+    if args.instructions:
+        print(f"normalize: {_instructions(args.passes):,.0f} CPU instructions per canonical event (cachegrind)")
+        return 0
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the figure claims
     mix = load_mix()
