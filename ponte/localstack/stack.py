@@ -114,6 +114,7 @@ class LocalStack:
     _server: LocalDevServer | None = field(default=None, init=False)
     _pollers: list[QueuePoller] = field(default_factory=list, init=False)
     _schedule_stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _schedule: threading.Thread | None = field(default=None, init=False)
 
     @property
     def proxy_url(self) -> str:
@@ -190,7 +191,8 @@ class LocalStack:
                     function_name=queue.removeprefix("ponte-"),
                 ).start()
             )
-        threading.Thread(target=self._run_schedule, name="purge-schedule", daemon=True).start()
+        self._schedule = threading.Thread(target=self._run_schedule, name="purge-schedule", daemon=True)
+        self._schedule.start()
         self.started_in = time.monotonic() - started
         self._write_state()
         return self
@@ -284,6 +286,9 @@ class LocalStack:
 
     def stop(self) -> None:
         self._schedule_stop.set()
+        if self._schedule is not None:  # a sweep under way finishes before the services it uses stop
+            self._schedule.join(timeout=30)
+            self._schedule = None
         for poller in self._pollers:
             poller.stop()
         self._pollers.clear()
