@@ -17,7 +17,7 @@ from functions.bootstrap import FunctionsContainer, bootstrap
 from ponte import constants as c
 from ponte.adapters.logs import make_logger
 from ponte.domain.analyze_job import AnalyzeJob
-from ponte.domain.envelope import IngestEnvelope
+from ponte.domain.envelope import decode_envelopes
 from ponte.domain.hidden import PurgeRequest, SweepResult
 from ponte.services.privacy import PrivacyService
 
@@ -45,8 +45,16 @@ def set_container(value: FunctionsContainer | None) -> None:
 
 
 def ingest_record(record: SQSRecord) -> None:
-    envelope = IngestEnvelope.model_validate_json(record.body)
-    container().ingest.handle(envelope)
+    """One queue message: the envelopes of one webhook. An envelope whose data cannot be stored is
+    quarantined (``IngestFailures``) and the rest go on; any other failure retries the message,
+    whose envelopes already stored are then no-ops (dedupe key)."""
+    services = container()
+    for envelope in decode_envelopes(record.body):
+        try:
+            services.ingest.handle(envelope)
+        except Exception as exc:
+            if services.ingest_failures is None or not services.ingest_failures.absorb(envelope, exc):
+                raise
 
 
 def ingest_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:

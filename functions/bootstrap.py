@@ -10,7 +10,10 @@ from ponte.adapters.postgres.analysis_store import PgAnalysisStore
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.diagnostics import PgDiagnosticsLog
 from ponte.adapters.postgres.diagnostics_reader import PgDiagnosticsReader
+from ponte.adapters.postgres.errors import is_data_error
 from ponte.adapters.postgres.ingest_store import PgIngestStore
+from ponte.adapters.postgres.privacy import PgPrivacySettings
+from ponte.adapters.postgres.quarantine import PgQuarantineStore
 from ponte.adapters.postgres.sessions import PgSessionStore
 from ponte.adapters.secrets import (
     WORKER_TOKEN,
@@ -29,6 +32,7 @@ from ponte.ports.secrets import SecretStore
 from ponte.services.analyze import AnalyzeService, RetryPolicy
 from ponte.services.diagnostics import DiagnosticsService
 from ponte.services.ingest import IngestService
+from ponte.services.ingest_failures import IngestFailures
 from ponte.services.privacy import PrivacyService
 from ponte.services.sessions import SessionService
 from ponte.settings import Settings
@@ -44,6 +48,7 @@ class FunctionsContainer:
     sessions: SessionService
     diagnostics: DiagnosticsService
     privacy: PrivacyService | None = None
+    ingest_failures: IngestFailures | None = None
 
 
 def worker_token(settings: Settings, secrets: SecretStore | None = None) -> str | None:
@@ -100,4 +105,7 @@ def bootstrap(
         sessions=sessions,
         privacy=privacy_service(db, settings, secrets),
         diagnostics=DiagnosticsService(PgDiagnosticsReader(db), retention_days=settings.diagnostics_retention_days),
+        ingest_failures=IngestFailures(
+            quarantine=PgQuarantineStore(db), privacy=PgPrivacySettings(db), is_data_error=is_data_error
+        ),
     )

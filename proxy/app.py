@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalice.app import Chalice, Response
@@ -25,10 +24,11 @@ from ponte.domain.gateway_api import (
 from ponte.domain.hidden import ContactRef, HiddenList, HideResult, UnhideResult
 from ponte.services.exceptions import BadRequestError, ServiceError, UnauthorizedError
 from ponte.services.intake import WebhookRequest
+from ponte.services.json_body import parse_json_body
 from ponte.services.privacy import PrivacyService
 from ponte.services.sending import SendCommand
 from proxy.bootstrap import ProxyContainer, bootstrap
-from proxy.http import api, authenticate, json_response
+from proxy.http import api, authenticate, json_response, logger
 from proxy.responses import (
     ErrorBody,
     Health,
@@ -60,7 +60,12 @@ def _webhook(provider: str, instance: str, secret: str | None) -> Response:
     request = app.current_request
     assert request is not None
     body = request.raw_body or b""
-    result = container().intake.handle(
+    try:
+        intake = container().intake
+    except Exception:  # the composition root could not reach a dependency (secrets, database)
+        logger.exception("webhook intake unavailable")
+        return json_response(503, {"outcome": "rejected", "code": "unavailable", "reason": "try again later"})
+    result = intake.handle(
         WebhookRequest(
             provider=provider,
             instance_id=instance,
@@ -161,12 +166,10 @@ def privacy() -> PrivacyService:
 
 def contact_ref() -> ContactRef:
     """The JSON body of a hide / unhide / erase request: ``{phone | jid | contact_id, tenant_id?}``."""
-    request = app.current_request
-    raw: Any = request.raw_body if request is not None else b""
     try:
-        body = json.loads(raw or b"{}")
+        body = parse_json_body(_body() or b"{}")
         return ContactRef.model_validate(body)
-    except (ValueError, ValidationError) as exc:
+    except (ServiceError, ValidationError) as exc:
         reason = "give exactly one of phone, jid or contact_id (and optionally tenant_id)"
         raise BadRequestError(reason, code="invalid_contact") from exc
 
@@ -210,12 +213,8 @@ def erase_contact() -> Response:
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or 400 with a machine code."""
-    request = app.current_request
-    raw = (request.raw_body if request is not None else b"") or b""
-    try:
-        body = json.loads(raw) if raw else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequestError("body is not valid JSON", code="invalid_json") from exc
+    raw = _body()
+    body = parse_json_body(raw) if raw else {}
     if not isinstance(body, dict):
         raise BadRequestError("body must be a JSON object", code="invalid_json")
     return body

@@ -9,11 +9,13 @@ import boto3
 
 from ponte.adapters.exceptions import QueuePublishError
 from ponte.domain.analyze_job import AnalyzeJob
-from ponte.domain.envelope import IngestEnvelope
+from ponte.domain.envelope import IngestEnvelope, pack_envelopes
 from ponte.ports.analysis import AnalyzeJobQueue
 from ponte.ports.queue import EventQueue
 
 _BATCH = 10
+# SendMessageBatch takes 10 messages and 256 KiB in all: messages of at most 24 KiB each.
+_MESSAGE_BYTES = 24 * 1024
 
 
 class SqsEventQueue(EventQueue):
@@ -22,11 +24,10 @@ class SqsEventQueue(EventQueue):
         self._client = client or boto3.client("sqs")
 
     def publish(self, envelopes: Sequence[IngestEnvelope]) -> None:
-        for start in range(0, len(envelopes), _BATCH):
-            chunk = envelopes[start : start + _BATCH]
-            entries: list[Any] = [
-                {"Id": str(i), "MessageBody": envelope.model_dump_json()} for i, envelope in enumerate(chunk)
-            ]
+        bodies = pack_envelopes(envelopes, _MESSAGE_BYTES)
+        for start in range(0, len(bodies), _BATCH):
+            chunk = bodies[start : start + _BATCH]
+            entries: list[Any] = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
             response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
             failed = response.get("Failed") or []
             if failed:

@@ -42,12 +42,22 @@ def drop_reason(
         return reason
     if isinstance(event, MessageEvent) and event.locked_chat:
         return "locked_chat"
+    if is_hidden(identities_screened(event)):
+        return "hidden_contact"
+    return None
+
+
+def identities_screened(event: CanonicalEvent) -> tuple[str, ...]:
+    """Every identity ``screen`` may check the hidden list for (so one look-up can serve them all)."""
+    if isinstance(event, ContactsEvent):
+        return tuple(i for c in event.contacts for i in (c.identity.key, *c.identity.aliases))
+    chat = event.chat if isinstance(event, MessageEvent | StatusEvent) else None
+    if chat is None:
+        return ()
     identities = (chat.key, *chat.aliases)
     if isinstance(event, MessageEvent) and event.sender is not None:
         identities += (event.sender.key, *event.sender.aliases)
-    if is_hidden(identities):
-        return "hidden_contact"
-    return None
+    return identities
 
 
 def screen(

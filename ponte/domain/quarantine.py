@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from ponte.domain.text import clean_text
+
 MAX_QUARANTINE_BYTES = 64 * 1024
 
 
@@ -25,8 +27,9 @@ class QuarantineEntry(BaseModel):
     @classmethod
     def capped(cls, body: bytes, *, limit: int = MAX_QUARANTINE_BYTES, **fields: object) -> QuarantineEntry:
         """The entry for ``body``, cut at ``limit`` bytes (a truncated payload cannot be replayed)."""
-        text = body[:limit].decode("utf-8", errors="replace")
-        return cls(raw_payload=text, payload_bytes=len(body), truncated=len(body) > limit, **fields)  # type: ignore[arg-type]
+        text = clean_text(body[:limit].decode("utf-8", errors="replace"))
+        cleaned = {k: clean_text(v, 500) if isinstance(v, str) else v for k, v in fields.items()}
+        return cls(raw_payload=text, payload_bytes=len(body), truncated=len(body) > limit, **cleaned)  # type: ignore[arg-type]
 
 
 class QuarantinedPayload(BaseModel):

@@ -15,8 +15,13 @@ class PrivacySettings(ABC):
     def policy(self, tenant_id: str) -> PrivacyPolicy: ...
 
     @abstractmethod
+    def hidden_among(self, tenant_id: str, identities: Sequence[str]) -> frozenset[str]:
+        """Those of the identities (E.164, JID, @lid) that are on the tenant's hidden list: one
+        look-up for every identity a webhook names, however many events it carries."""
+
     def is_hidden(self, tenant_id: str, identities: Sequence[str]) -> bool:
-        """True when any of the identities (E.164, JID, @lid) is on the tenant's hidden list."""
+        """True when any of the identities is on the tenant's hidden list."""
+        return bool(self.hidden_among(tenant_id, identities))
 
 
 class NotPrivacyAdminError(Exception):

@@ -4,7 +4,6 @@ sent by Ponte itself."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -20,7 +19,8 @@ from ponte.domain.feedback import (
 )
 from ponte.domain.scoring import lead_score, triage, with_corrected_labels
 from ponte.ports.feedback import Claims, FeedbackStore
-from ponte.services.exceptions import BadRequestError, ConflictError, NotFoundError, UnprocessableError
+from ponte.services.exceptions import ConflictError, NotFoundError, UnprocessableError
+from ponte.services.json_body import parse_json_body
 
 
 def _uuid_or_404(value: str, what: str) -> str:
@@ -31,10 +31,7 @@ def _uuid_or_404(value: str, what: str) -> str:
 
 
 def _json(body: bytes | None) -> Any:
-    try:
-        return json.loads(body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequestError("the body is not JSON", code="invalid_json") from exc
+    return parse_json_body(body or b"{}")
 
 
 def _reason(exc: ValidationError) -> str:

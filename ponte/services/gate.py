@@ -13,7 +13,7 @@ from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import CanonicalEvent
 from ponte.domain.instances import InstanceRecord
 from ponte.domain.outcomes import Normalized, Outcome
-from ponte.domain.privacy import screen
+from ponte.domain.privacy import identities_screened, screen
 from ponte.ports.clock import Clock
 from ponte.ports.privacy import PrivacySettings
 from ponte.ports.queue import EventQueue
@@ -40,10 +40,16 @@ class EventGate:
         if normalized.outcome is Outcome.IGNORED:
             return WebhookResponse(200, {"outcome": "ignored", "reason": normalized.reason})
         policy = self._privacy.policy(instance.tenant_id)
+        named = {i for event in normalized.events for i in identities_screened(event)}
+        hidden = self._privacy.hidden_among(instance.tenant_id, sorted(named))
+
+        def is_hidden(ids: tuple[str, ...]) -> bool:
+            return not hidden.isdisjoint(ids)
+
         kept: list[CanonicalEvent] = []
         dropped: list[str] = []
         for event in normalized.events:
-            passed, reasons = screen(event, policy, lambda ids: self._privacy.is_hidden(instance.tenant_id, ids))
+            passed, reasons = screen(event, policy, is_hidden)
             if passed is not None:
                 kept.append(passed)
             dropped.extend(reasons)
@@ -54,8 +60,11 @@ class EventGate:
             IngestEnvelope(tenant_id=instance.tenant_id, instance_id=instance.id, received_at=now, event=e)
             for e in kept
         ]
+        self.enqueue(envelopes)
+        return WebhookResponse(200, {"outcome": "accepted", "events": len(kept), "dropped": len(dropped)})
+
+    def enqueue(self, envelopes: list[IngestEnvelope]) -> None:
         try:
             self._queue.publish(envelopes)
         except Exception as exc:  # any adapter failure: the gateway must retry, nothing is acknowledged
             raise QueueUnavailableError("the ingest queue did not accept the events") from exc
-        return WebhookResponse(200, {"outcome": "accepted", "events": len(kept), "dropped": len(dropped)})

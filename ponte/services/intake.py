@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from ponte.domain.diagnostics import DiagnosticsEntry
 from ponte.domain.instances import InstanceRecord
 from ponte.domain.outcomes import Normalized
 from ponte.domain.privacy import may_keep_raw
-from ponte.domain.quarantine import QuarantineEntry
+from ponte.domain.quarantine import MAX_QUARANTINE_BYTES, QuarantineEntry
 from ponte.ports.clock import Clock
 from ponte.ports.diagnostics import DiagnosticsLog
 from ponte.ports.instances import InstanceDirectory
@@ -32,6 +31,7 @@ from ponte.services.exceptions import (
     UnprocessableError,
 )
 from ponte.services.gate import EventGate, WebhookResponse
+from ponte.services.json_body import parse_json_body
 from ponte.services.webhook_signatures import valid_body_signature, valid_evolution_jwt
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,11 @@ SECRET_HEADER = "x-ponte-webhook-secret"
 ROUTE = "POST /webhooks/{provider}/{instance}"
 
 NormalizeFn = Callable[[str, Any], Normalized]
+
+# One body may carry at most this many canonical events (an Evolution ``data`` array, a contact
+# sync). A larger one is answered 413 ``too_many_events`` and quarantined whole, so nothing is lost;
+# under the cap a body is screened with one hidden-list look-up and enqueued 10 events per call.
+MAX_EVENTS_PER_BODY = 5000
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,9 @@ class IntakeService:
         clock: Clock | None = None,
         max_body_bytes: int = 1024 * 1024,
         quarantine: QuarantineStore | None = None,
+        max_events: int = MAX_EVENTS_PER_BODY,
     ) -> None:
+        self._max_events = max_events
         self._instances = instances
         self._normalize = normalize
         self._diagnostics = diagnostics
@@ -78,6 +85,7 @@ class IntakeService:
         self._max_body_bytes = max_body_bytes
 
     def handle(self, request: WebhookRequest) -> WebhookResponse:
+        """Never raises: every request ends in one response and (best effort) one diagnostics row."""
         started = self._clock.monotonic()
         instance: InstanceRecord | None = None
         event_name: str | None = None
@@ -88,11 +96,13 @@ class IntakeService:
             instance = self._authenticate(request)
             self._verify_signature(instance, request)
             try:
-                payload = _parse_json(request.body)
+                payload = parse_json_body(request.body)
                 normalized = self._normalize(request.provider, payload, instance.gateway_instance)
                 event_name = normalized.event_name
+                if len(normalized.events) > self._max_events:
+                    raise TooManyEventsError(f"a body may carry at most {self._max_events} events")
                 response = self._gate.dispatch(instance, normalized)
-            except (BadRequestError, UnprocessableError) as exc:
+            except (BadRequestError, UnprocessableError, TooManyEventsError) as exc:
                 quarantine = self._quarantine(instance, request, exc, event_name)
                 raise
             outcome, error_code = response.body["outcome"], response.body.get("reason")
@@ -101,7 +111,11 @@ class IntakeService:
                 exc.status_code, {"outcome": "rejected", "code": exc.code, "reason": exc.message}
             )
             outcome, error_code = "rejected", exc.code
-        self._diagnostics.record(
+        except Exception:  # a bug or a dependency (the database) failing: never Chalice's bare 500
+            logger.exception("webhook intake failed")
+            response = WebhookResponse(503, {"outcome": "rejected", "code": "unavailable", "reason": "try again later"})
+            outcome, error_code = "rejected", "unavailable"
+        self._record(
             DiagnosticsEntry(
                 route=ROUTE,
                 tenant_id=instance.tenant_id if instance else None,
@@ -115,6 +129,13 @@ class IntakeService:
             )
         )
         return response
+
+    def _record(self, entry: DiagnosticsEntry) -> None:
+        """A diagnostics failure never changes what the gateway is told (the events may be queued)."""
+        try:
+            self._diagnostics.record(entry)
+        except Exception:
+            logger.exception("diagnostics write failed")
 
     def _authenticate(self, request: WebhookRequest) -> InstanceRecord:
         secret = request.path_secret or request.headers.get(SECRET_HEADER)
@@ -157,11 +178,12 @@ class IntakeService:
             self._quarantine_store.put(
                 QuarantineEntry.capped(
                     request.body,
+                    limit=self._max_body_bytes if isinstance(exc, TooManyEventsError) else MAX_QUARANTINE_BYTES,
                     tenant_id=instance.tenant_id,
                     instance_id=instance.id,
                     provider=request.provider,
                     reason_code=exc.code,
-                    detail=exc.message[:500],
+                    detail=exc.message,
                     event=event,
                 )
             )
@@ -171,8 +193,5 @@ class IntakeService:
         return "stored"
 
 
-def _parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequestError(f"invalid JSON: {exc.__class__.__name__}", code="invalid_json") from exc
+class TooManyEventsError(PayloadTooLargeError):
+    code = "too_many_events"

@@ -3,17 +3,19 @@ gate and queue hand-over as a live webhook. Each entry is marked with what becam
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ponte.domain.envelope import decode_envelopes
 from ponte.domain.outcomes import Normalized
 from ponte.domain.quarantine import QuarantinedPayload
 from ponte.ports.instances import InstanceDirectory
 from ponte.ports.quarantine import QuarantineStore
 from ponte.services.exceptions import QueueUnavailableError, ServiceError
 from ponte.services.gate import EventGate
+from ponte.services.ingest_failures import INGEST_PROVIDER
+from ponte.services.json_body import parse_json_body
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,12 @@ class QuarantineReplayService:
         instance = self._instances.find(entry.instance_id) if entry.instance_id else None
         if instance is None or instance.tenant_id != entry.tenant_id:
             return ReplayResult(entry.id, "skipped", "instance_gone")
+        if entry.provider == INGEST_PROVIDER:
+            return self._requeue(entry)
         try:
-            payload = json.loads(entry.raw_payload)
-        except ValueError:
-            return ReplayResult(entry.id, "rejected", "invalid_json")
+            payload = parse_json_body(entry.raw_payload.encode("utf-8", "replace"))
+        except ServiceError as exc:
+            return ReplayResult(entry.id, "rejected", exc.code)
         normalized = self._normalize(entry.provider, payload, instance.gateway_instance)
         try:
             response = self._gate.dispatch(instance, normalized)
@@ -64,3 +68,15 @@ class QuarantineReplayService:
         except ServiceError as exc:
             return ReplayResult(entry.id, "rejected", exc.code)
         return ReplayResult(entry.id, str(response.body["outcome"]), response.body.get("reason"))
+
+    def _requeue(self, entry: QuarantinedPayload) -> ReplayResult:
+        """An event that failed at ingest goes back to the ingest queue as it was accepted."""
+        try:
+            envelopes = decode_envelopes(entry.raw_payload)
+        except ValueError:
+            return ReplayResult(entry.id, "rejected", "invalid_envelope")
+        try:
+            self._gate.enqueue(envelopes)
+        except QueueUnavailableError:
+            return ReplayResult(entry.id, "pending", "queue_unavailable")
+        return ReplayResult(entry.id, "accepted", None)

@@ -51,13 +51,15 @@ class FakeDiagnostics(DiagnosticsLog):
 class FakePrivacy(PrivacySettings):
     def __init__(self, hidden: Sequence[str] = (), policy: PrivacyPolicy | None = None) -> None:
         self.hidden = set(hidden)
+        self.lookups = 0
         self._policy = policy or PrivacyPolicy()
 
     def policy(self, tenant_id: str) -> PrivacyPolicy:
         return self._policy
 
-    def is_hidden(self, tenant_id: str, identities: Sequence[str]) -> bool:
-        return bool(self.hidden.intersection(identities))
+    def hidden_among(self, tenant_id: str, identities: Sequence[str]) -> frozenset[str]:
+        self.lookups += 1
+        return frozenset(self.hidden.intersection(identities))
 
 
 class FakeStore(IngestStore):

@@ -92,3 +92,49 @@ def test_chalice_handler_is_wired_to_the_ingest_queue() -> None:
     config = json.loads(json.dumps(functions_app.app.event_sources[0].__dict__, default=str))
     assert config["queue"] == "ponte-ingest"
     assert config["batch_size"] == 10
+
+
+def nul_envelope(message_id: str, jid: str = "5511987650001@s.whatsapp.net") -> str:
+    """What an older proxy (before text was cleaned at intake) could enqueue: NUL in the text."""
+    return envelope(message_id, jid).replace('"olá"', '"ol\\u0000á"')
+
+
+def quarantined(db: Database) -> list[dict[str, object]]:
+    with db.as_service(TENANT) as conn:
+        rows: list[dict[str, object]] = conn.execute(
+            "select provider, reason_code, event, raw_payload from public.webhook_quarantine"
+        ).fetchall()
+        return rows
+
+
+def test_an_event_postgres_refuses_is_quarantined_and_its_neighbours_stored(wired: Database) -> None:
+    # GIVEN one queue message carrying a good event and one whose text PostgreSQL cannot hold
+    body = "[" + ",".join([envelope("G1"), nul_envelope("BAD1"), envelope("G2")]) + "]"
+    # WHEN the ingest function handles it
+    result = functions_app.ingest_batch(sqs_event(body), None)
+    # THEN nothing is retried (a retry could never succeed), the good events are stored...
+    assert result == {"batchItemFailures": []}
+    with wired.as_service(TENANT) as conn:
+        ids = {r["provider_message_id"] for r in conn.execute("select provider_message_id from public.messages")}
+    assert ids == {"G1", "G2"}
+    # ...and the bad one waits in the quarantine for a fix, with its reason
+    (entry,) = quarantined(wired)
+    assert (entry["provider"], entry["reason_code"], entry["event"]) == ("ingest", "ingest_data_error", "message")
+    assert '"BAD1"' in str(entry["raw_payload"])
+
+
+def test_a_hidden_contacts_failed_event_leaves_no_trace(wired: Database) -> None:
+    with wired.as_service(TENANT) as conn:
+        conn.execute(
+            "update public.tenants set settings = jsonb_build_object('hidden_contacts', jsonb_build_array(%s::text))"
+            " where id = %s",
+            ("+5511987650001", TENANT),
+        )
+    assert functions_app.ingest_batch(sqs_event(nul_envelope("BAD2")), None) == {"batchItemFailures": []}
+    assert quarantined(wired) == []
+
+
+def test_a_message_of_the_earlier_single_envelope_form_still_reads(wired: Database) -> None:
+    assert functions_app.ingest_batch(sqs_event(envelope("OLD1")), None) == {"batchItemFailures": []}
+    with wired.as_service(TENANT) as conn:
+        assert conn.execute("select count(*) as n from public.messages").fetchone()["n"] == 1

@@ -4,6 +4,7 @@ from psycopg.types.json import Jsonb
 
 from ponte.adapters.postgres.db import Database
 from ponte.domain.diagnostics import DiagnosticsEntry
+from ponte.domain.text import clean_json, clean_text
 from ponte.ports.diagnostics import DiagnosticsLog
 
 
@@ -20,12 +21,12 @@ class PgDiagnosticsLog(DiagnosticsLog):
                 (
                     entry.tenant_id,
                     entry.instance_id,
-                    entry.route,
-                    entry.event,
-                    entry.outcome,
+                    clean_text(entry.route, 200),
+                    clean_text(entry.event, 200) if entry.event else None,
+                    clean_text(entry.outcome, 40),
                     entry.status_code,
                     entry.latency_ms,
-                    entry.error_code,
-                    Jsonb(entry.detail) if entry.detail is not None else None,
+                    clean_text(entry.error_code, 80) if entry.error_code else None,
+                    Jsonb(clean_json(entry.detail)) if entry.detail is not None else None,
                 ),
             )

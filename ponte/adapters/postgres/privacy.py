@@ -21,12 +21,14 @@ class PgPrivacySettings(PrivacySettings):
             ).fetchone()
         return PrivacyPolicy.model_validate(row["p"] if row else {})
 
-    def is_hidden(self, tenant_id: str, identities: Sequence[str]) -> bool:
+    def hidden_among(self, tenant_id: str, identities: Sequence[str]) -> frozenset[str]:
+        if not identities:
+            return frozenset()
         with self._db.as_service(tenant_id) as conn:
-            row = conn.execute(
-                "select exists (select 1 from public.tenants t,"
+            rows = conn.execute(
+                "select h from public.tenants t,"
                 " jsonb_array_elements_text(coalesce(t.settings -> 'hidden_contacts', '[]'::jsonb)) h"
-                " where t.id = %s and h = any(%s)) as hidden",
+                " where t.id = %s and h = any(%s)",
                 (tenant_id, list(identities)),
-            ).fetchone()
-        return bool(row and row["hidden"])
+            ).fetchall()
+        return frozenset(row["h"] for row in rows)
