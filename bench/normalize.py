@@ -5,7 +5,8 @@
 
 
 The mix is every provider fixture (the anonymized real payloads plus the constructed shapes):
-JSON is parsed once up front, then the registry's ``normalize`` runs over the mix in a loop.
+JSON is parsed once up front, then the registry's ``normalize`` runs over the mix in a loop;
+the parse itself is timed apart (stdlib ``json.loads`` against the edge's ``parse_json_body``).
 Reported: canonical events/s (and payloads/s) per CPU-second of this process -- the honest
 figure on a shared machine -- overall and for the median and the best pass over the mix (other
 processes' load inflates the CPU time of some passes), and per wall-clock second; with the identity caches warm
@@ -30,12 +31,31 @@ from pathlib import Path
 from typing import Any
 
 from ponte.domain.identity import clear_caches
+from ponte.services.json_body import parse_json_body
 from proxy.providers import normalize
 from proxy.providers.goldens import fixture_paths
 
 
 def load_mix() -> list[tuple[str, Any]]:
     return [(provider, json.loads(path.read_text())) for provider, path in fixture_paths()]
+
+
+def parse_cost(seconds: float) -> dict[str, float]:
+    """Microseconds per fixture body: the stdlib parser the edge used before, and the edge's
+    bounded parser (orjson with depth/number limits, escape cleaning), over the same bytes."""
+    bodies = [path.read_bytes() for _, path in fixture_paths()]
+    size = sum(len(b) for b in bodies)
+    costs: dict[str, float] = {}
+    for name, parse in (("json.loads", json.loads), ("parse_json_body", parse_json_body)):
+        passes, started = 0, time.process_time()
+        while time.process_time() - started < seconds / 2 or passes == 0:
+            for body in bodies:
+                parse(body)
+            passes += 1
+        cpu = time.process_time() - started
+        costs[name] = cpu / (passes * len(bodies)) * 1e6
+        print(f"parse ({name}): {costs[name]:.1f} us per body, {passes * size / cpu / 1e6:,.0f} MB/s per CPU-second")
+    return costs
 
 
 @dataclass
@@ -117,8 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     # This VM's speed drifts up to 2x with its host's load: a fixed CPython loop dates the figure.
     reference = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
     print(f"machine speed reference: sum(range(1000)) takes {reference:.1f} us (best of 5)")
+    figures: dict[str, Any] = {"bench": "normalize", "payloads": len(mix), "reference_us": round(reference, 1)}
     for label, cold in (("warm identity caches", False), ("cold identity caches", True)):
         r = run(mix, args.seconds, cold=cold)
+        figures[f"events_per_cpu_second_{'cold' if cold else 'warm'}"] = round(r.events / r.cpu)
         passes = sorted(r.pass_cpu)
         print(
             f"normalize ({label}): {r.events / r.cpu:,.0f} events/s per CPU-second overall"
@@ -128,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             f" [{r.payloads:,} payloads, {r.events:,} events, {len(passes)} passes,"
             f" {r.wall:.2f}s wall, {r.cpu:.2f}s CPU, one core]"
         )
+    figures |= {f"parse_us_{k.replace('.', '_')}": round(v, 2) for k, v in parse_cost(args.seconds).items()}
+    print(json.dumps(figures))
     return 0
 
 

@@ -25,6 +25,7 @@ app = Chalice(app_name="ponte-functions")
 logger = make_logger("ponte-functions")
 
 INGEST_QUEUE = os.environ.get(c.INGEST_QUEUE_NAME_ENV, c.DEFAULT_INGEST_QUEUE)
+INGEST_BULK_QUEUE = os.environ.get(c.INGEST_BULK_QUEUE_NAME_ENV, c.DEFAULT_INGEST_BULK_QUEUE)
 ANALYZE_QUEUE = os.environ.get(c.ANALYZE_QUEUE_NAME_ENV, c.DEFAULT_ANALYZE_QUEUE)
 PURGE_QUEUE = os.environ.get(c.PURGE_QUEUE_NAME_ENV, c.DEFAULT_PURGE_QUEUE)
 PURGE_RATE_MINUTES = int(os.environ.get(c.PURGE_RATE_MINUTES_ENV, c.DEFAULT_PURGE_RATE_MINUTES))
@@ -67,6 +68,12 @@ def ingest_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @app.on_sqs_message(queue=INGEST_QUEUE, batch_size=10, maximum_batching_window_in_seconds=1)
 def ingest(event: SQSEvent) -> dict[str, Any]:
+    return ingest_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=INGEST_BULK_QUEUE, batch_size=10, maximum_batching_window_in_seconds=1)
+def ingest_bulk(event: SQSEvent) -> dict[str, Any]:
+    """The bulk lane (``ponte.services.lanes``): the same ingest, at a bounded concurrency."""
     return ingest_batch(event.to_dict(), event.context)
 
 

@@ -17,7 +17,10 @@ class Settings(BaseModel):
     ingest_queue_url: str | None = None
     analyze_queue_url: str | None = None
     purge_queue_url: str | None = None
+    ingest_bulk_queue_url: str | None = None  # unset: every webhook uses the ingest queue
     max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
+    instance_events_per_second: float = c.DEFAULT_INSTANCE_EVENTS_PER_SECOND
+    instance_events_burst: float = c.DEFAULT_INSTANCE_EVENTS_BURST
     jwt_secret: str | None = None
     jwks_url: str | None = None
     app_secret_name: str | None = None  # the secret-store entry with jwt_secret, audit_hash_key, worker_token
@@ -48,7 +51,12 @@ class Settings(BaseModel):
             "ingest_queue_url": env.get(c.INGEST_QUEUE_URL_ENV),
             "analyze_queue_url": env.get(c.ANALYZE_QUEUE_URL_ENV),
             "purge_queue_url": env.get(c.PURGE_QUEUE_URL_ENV),
+            "ingest_bulk_queue_url": env.get(c.INGEST_BULK_QUEUE_URL_ENV),
             "max_body_bytes": int(env.get(c.MAX_BODY_BYTES_ENV, c.DEFAULT_MAX_BODY_BYTES)),
+            "instance_events_per_second": float(
+                env.get(c.INSTANCE_EVENTS_PER_SECOND_ENV, c.DEFAULT_INSTANCE_EVENTS_PER_SECOND)
+            ),
+            "instance_events_burst": float(env.get(c.INSTANCE_EVENTS_BURST_ENV, c.DEFAULT_INSTANCE_EVENTS_BURST)),
             "jwt_secret": env.get(c.JWT_SECRET_ENV),
             "jwks_url": env.get(c.JWKS_URL_ENV),
             "app_secret_name": env.get(c.APP_SECRET_NAME_ENV),

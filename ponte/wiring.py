@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ponte.adapters.postgres.accounts import PgMembershipReader
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.privacy_admin import PgPrivacyAdmin, PgPurgeStore
 from ponte.adapters.secrets import AUDIT_HASH_KEY, app_secret
+from ponte.adapters.sqs import SqsEventQueue
+from ponte.ports.queue import EventQueue
 from ponte.ports.secrets import SecretStore
+from ponte.services.lanes import IngestLanes
 from ponte.services.privacy import PrivacyService
 from ponte.settings import Settings
 
@@ -19,3 +24,11 @@ def privacy_service(db: Database, settings: Settings, secrets: SecretStore | Non
     return PrivacyService(
         admin=PgPrivacyAdmin(db), purge=PgPurgeStore(db), memberships=PgMembershipReader(db), audit_key=key.encode()
     )
+
+
+def ingest_queue(settings: Settings, client: Any | None = None) -> EventQueue:
+    """The webhook's hand-over to ingest: the live queue, and the bulk lane when it is configured."""
+    if not settings.ingest_queue_url:
+        raise RuntimeError("PONTE_INGEST_QUEUE_URL is not set")
+    bulk = settings.ingest_bulk_queue_url
+    return IngestLanes(SqsEventQueue(settings.ingest_queue_url, client), SqsEventQueue(bulk, client) if bulk else None)

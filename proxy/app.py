@@ -74,15 +74,17 @@ def _webhook(provider: str, instance: str, secret: str | None) -> Response:
             path_secret=secret,
         )
     )
-    return json_response(result.status_code, result.body)
+    return json_response(result.status_code, result.body, headers=result.headers)
 
 
-WEBHOOK_CONTENT_TYPES = ["application/json", "text/plain", "application/octet-stream"]
+# Any content type reaches the intake (which parses the body as JSON whatever the header says), so
+# every request, odd ones included, gets a diagnostics row and a machine code.
+WEBHOOK_CONTENT_TYPES = ["*/*"]
 # Every user-facing route may answer these with {"code", "message"} (proxy.http.error_response).
 USER_ERRORS: dict[int, Bodies] = dict.fromkeys((400, 401, 403, 404, 409, 422, 500), ErrorBody)
 WEBHOOK_RESPONSES: dict[int, Bodies] = {
     200: (WebhookAccepted, WebhookIgnored),
-    **dict.fromkeys((400, 401, 413, 422, 503), WebhookRejected),
+    **dict.fromkeys((400, 401, 413, 422, 429, 503), WebhookRejected),
 }
 
 

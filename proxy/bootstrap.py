@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,6 @@ from ponte.adapters.postgres.quarantine import PgQuarantineStore
 from ponte.adapters.postgres.sending import PgSendStore, PgSuggestions
 from ponte.adapters.postgres.sessions import PgSessionStore
 from ponte.adapters.secrets import JWT_SECRET, PowertoolsSecretStore, app_secret, resolve_secrets, secret_store
-from ponte.adapters.sqs import SqsEventQueue
 from ponte.adapters.tenant_keys import SecretTenantKeys
 from ponte.domain.outcomes import Normalized
 from ponte.ports.clock import Clock
@@ -34,10 +34,11 @@ from ponte.services.gate import EventGate
 from ponte.services.intake import IntakeService
 from ponte.services.privacy import PrivacyService
 from ponte.services.quarantine_replay import QuarantineReplayService
+from ponte.services.rate_limit import InstanceRateLimiter
 from ponte.services.sending import SendService
 from ponte.services.sessions import SessionService
 from ponte.settings import Settings
-from ponte.wiring import privacy_service
+from ponte.wiring import ingest_queue, privacy_service
 from proxy import providers
 
 
@@ -76,9 +77,7 @@ def bootstrap(
             raise RuntimeError("DATABASE_URL is not set")
         db = Database(settings.database_url)
     if queue is None:
-        if not settings.ingest_queue_url:
-            raise RuntimeError("PONTE_INGEST_QUEUE_URL is not set")
-        queue = SqsEventQueue(settings.ingest_queue_url)
+        queue = ingest_queue(settings)
     instances, privacy, quarantine = PgInstanceDirectory(db), PgPrivacySettings(db), PgQuarantineStore(db)
     diagnostics_log = PgDiagnosticsLog(db)
     # instances' gateway credentials and tenants' deep-link keys are always in the secret store
@@ -92,6 +91,9 @@ def bootstrap(
         privacy=privacy,
         max_body_bytes=settings.max_body_bytes,
         quarantine=quarantine,
+        limiter=InstanceRateLimiter(
+            rate=settings.instance_events_per_second, burst=settings.instance_events_burst, monotonic=time.monotonic
+        ),
     )
     replay = QuarantineReplayService(
         quarantine=quarantine,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from chalice.app import Request, Response
@@ -23,9 +23,9 @@ logger = make_logger("ponte-proxy")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def json_response(status: int, body: Any) -> Response:
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     text = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body, default=str)
-    return Response(body=text, status_code=status, headers={"Content-Type": "application/json"})
+    return Response(body=text, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
 
 
 def error_response(exc: ServiceError) -> Response:

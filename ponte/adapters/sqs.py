@@ -24,10 +24,17 @@ class SqsEventQueue(EventQueue):
         self._client = client or boto3.client("sqs")
 
     def publish(self, envelopes: Sequence[IngestEnvelope]) -> None:
-        bodies = pack_envelopes(envelopes, _MESSAGE_BYTES)
-        for start in range(0, len(bodies), _BATCH):
-            chunk = bodies[start : start + _BATCH]
-            entries: list[Any] = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
+        # The tenant is the message group: on an SQS fair queue one tenant's backlog does not
+        # lengthen the others' dwell time (a standard queue otherwise ignores the group).
+        by_tenant: dict[str, list[IngestEnvelope]] = {}
+        for envelope in envelopes:
+            by_tenant.setdefault(envelope.tenant_id, []).append(envelope)
+        messages = [(t, body) for t, group in by_tenant.items() for body in pack_envelopes(group, _MESSAGE_BYTES)]
+        for start in range(0, len(messages), _BATCH):
+            chunk = messages[start : start + _BATCH]
+            entries: list[Any] = [
+                {"Id": str(i), "MessageBody": body, "MessageGroupId": tenant} for i, (tenant, body) in enumerate(chunk)
+            ]
             response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
             failed = response.get("Failed") or []
             if failed:

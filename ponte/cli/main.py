@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # Each subcommand is a module of this package with ``register(subparsers)``.
-COMMANDS = ("up", "replay", "migrate", "conformance", "quarantine", "bench", "purge", "contract", "eval")
+COMMANDS = ("up", "replay", "migrate", "conformance", "quarantine", "bench", "purge", "contract", "eval", "fuzz")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -86,6 +86,27 @@ def screen(
     if not reasons:
         return event, ()
     return event.model_copy(update={"contacts": tuple(kept)}), tuple(reasons)
+
+
+def screen_all(
+    events: Sequence[CanonicalEvent], policy: PrivacyPolicy, hidden: frozenset[str]
+) -> tuple[list[CanonicalEvent], list[str]]:
+    """What a webhook's events become at the gate: the parts that may be stored, and every drop reason.
+
+    ``hidden`` holds the hidden identities among ``identities_screened`` of the events (one look-up).
+    """
+
+    def is_hidden(ids: tuple[str, ...]) -> bool:
+        return not hidden.isdisjoint(ids)
+
+    kept: list[CanonicalEvent] = []
+    dropped: list[str] = []
+    for event in events:
+        passed, reasons = screen(event, policy, is_hidden)
+        if passed is not None:
+            kept.append(passed)
+        dropped.extend(reasons)
+    return kept, dropped
 
 
 def _identity_drop_reason(identity: Identity, policy: PrivacyPolicy) -> str | None:

@@ -34,7 +34,7 @@ from ponte.adapters.secrets import (
     PowertoolsSecretStore,
     put_secret,
 )
-from ponte.adapters.sqs import SqsAnalyzeQueue, SqsEventQueue
+from ponte.adapters.sqs import SqsAnalyzeQueue
 from ponte.localstack.http_log import RedactingRequestHandler
 from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.pgcluster import PgCluster, free_port
@@ -51,6 +51,7 @@ from ponte.localstack.sqs import (
 )
 from ponte.localstack.worker import WorkerProcess, worker_installed
 from ponte.settings import Settings
+from ponte.wiring import ingest_queue
 from proxy.bootstrap import bootstrap as proxy_bootstrap
 
 DEFAULT_STATE_DIR = Path(os.environ.get("PONTE_STATE_DIR", ".ponte"))
@@ -154,6 +155,7 @@ class LocalStack:
         self.settings = Settings(
             database_url=self.dsn,
             ingest_queue_url=self.queue_urls[c.DEFAULT_INGEST_QUEUE],
+            ingest_bulk_queue_url=self.queue_urls[c.DEFAULT_INGEST_BULK_QUEUE],
             analyze_queue_url=self.queue_urls[c.DEFAULT_ANALYZE_QUEUE],
             purge_queue_url=self.queue_urls[c.DEFAULT_PURGE_QUEUE],
             app_secret_name=APP_SECRET_NAME,
@@ -165,7 +167,7 @@ class LocalStack:
             proxy_bootstrap(
                 self.settings,
                 db=self.db,
-                queue=SqsEventQueue(self.settings.ingest_queue_url or "", self.sqs),
+                queue=ingest_queue(self.settings, self.sqs),
                 secrets=store,
             )
         )
@@ -180,6 +182,7 @@ class LocalStack:
         self._start_proxy()
         for queue, handler in (
             (c.DEFAULT_INGEST_QUEUE, functions_app.ingest),
+            (c.DEFAULT_INGEST_BULK_QUEUE, functions_app.ingest_bulk),
             (c.DEFAULT_ANALYZE_QUEUE, functions_app.analyze),
             (c.DEFAULT_PURGE_QUEUE, functions_app.purge),
         ):

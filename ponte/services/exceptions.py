@@ -44,6 +44,17 @@ class PayloadTooLargeError(ServiceError):
     code = "payload_too_large"
 
 
+class RateLimitedError(ServiceError):
+    """Too much from one caller: try again after ``retry_after`` seconds (the Retry-After header)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str = "", *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class UnprocessableError(ServiceError):
     status_code = 422
     code = "unprocessable"

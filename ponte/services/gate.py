@@ -6,14 +6,13 @@ exactly the checks a live one does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ponte.domain.envelope import IngestEnvelope
-from ponte.domain.events import CanonicalEvent
 from ponte.domain.instances import InstanceRecord
 from ponte.domain.outcomes import Normalized, Outcome
-from ponte.domain.privacy import identities_screened, screen
+from ponte.domain.privacy import identities_screened, screen_all
 from ponte.ports.clock import Clock
 from ponte.ports.privacy import PrivacySettings
 from ponte.ports.queue import EventQueue
@@ -24,6 +23,7 @@ from ponte.services.exceptions import QueueUnavailableError, UnprocessableError
 class WebhookResponse:
     status_code: int
     body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class EventGate:
@@ -42,17 +42,7 @@ class EventGate:
         policy = self._privacy.policy(instance.tenant_id)
         named = {i for event in normalized.events for i in identities_screened(event)}
         hidden = self._privacy.hidden_among(instance.tenant_id, sorted(named))
-
-        def is_hidden(ids: tuple[str, ...]) -> bool:
-            return not hidden.isdisjoint(ids)
-
-        kept: list[CanonicalEvent] = []
-        dropped: list[str] = []
-        for event in normalized.events:
-            passed, reasons = screen(event, policy, is_hidden)
-            if passed is not None:
-                kept.append(passed)
-            dropped.extend(reasons)
+        kept, dropped = screen_all(normalized.events, policy, hidden)
         if not kept:
             return WebhookResponse(200, {"outcome": "ignored", "reason": dropped[0] if dropped else "no_events"})
         now = self._clock.now()

@@ -26,12 +26,14 @@ from ponte.ports.queue import EventQueue
 from ponte.services.exceptions import (
     BadRequestError,
     PayloadTooLargeError,
+    RateLimitedError,
     ServiceError,
     UnauthorizedError,
     UnprocessableError,
 )
 from ponte.services.gate import EventGate, WebhookResponse
 from ponte.services.json_body import parse_json_body
+from ponte.services.rate_limit import InstanceRateLimiter
 from ponte.services.webhook_signatures import valid_body_signature, valid_evolution_jwt
 
 logger = logging.getLogger(__name__)
@@ -73,8 +75,10 @@ class IntakeService:
         max_body_bytes: int = 1024 * 1024,
         quarantine: QuarantineStore | None = None,
         max_events: int = MAX_EVENTS_PER_BODY,
+        limiter: InstanceRateLimiter | None = None,
     ) -> None:
         self._max_events = max_events
+        self._limiter = limiter
         self._instances = instances
         self._normalize = normalize
         self._diagnostics = diagnostics
@@ -95,10 +99,13 @@ class IntakeService:
                 raise PayloadTooLargeError(f"body over {self._max_body_bytes} bytes")
             instance = self._authenticate(request)
             self._verify_signature(instance, request)
+            self._admit(instance)
             try:
                 payload = parse_json_body(request.body)
                 normalized = self._normalize(request.provider, payload, instance.gateway_instance)
                 event_name = normalized.event_name
+                if self._limiter is not None:
+                    self._limiter.charge(instance.id, len(normalized.events))
                 if len(normalized.events) > self._max_events:
                     raise TooManyEventsError(f"a body may carry at most {self._max_events} events")
                 response = self._gate.dispatch(instance, normalized)
@@ -108,7 +115,9 @@ class IntakeService:
             outcome, error_code = response.body["outcome"], response.body.get("reason")
         except ServiceError as exc:
             response = WebhookResponse(
-                exc.status_code, {"outcome": "rejected", "code": exc.code, "reason": exc.message}
+                exc.status_code,
+                {"outcome": "rejected", "code": exc.code, "reason": exc.message},
+                {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else {},
             )
             outcome, error_code = "rejected", exc.code
         except Exception:  # a bug or a dependency (the database) failing: never Chalice's bare 500
@@ -136,6 +145,12 @@ class IntakeService:
             self._diagnostics.record(entry)
         except Exception:
             logger.exception("diagnostics write failed")
+
+    def _admit(self, instance: InstanceRecord) -> None:
+        """Before any parsing: an instance in debt (see ``rate_limit``) waits, its body unread."""
+        wait = self._limiter.retry_after(instance.id) if self._limiter is not None else None
+        if wait is not None:
+            raise RateLimitedError("too many events from this instance; retry later", retry_after=wait)
 
     def _authenticate(self, request: WebhookRequest) -> InstanceRecord:
         secret = request.path_secret or request.headers.get(SECRET_HEADER)

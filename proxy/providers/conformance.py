@@ -5,15 +5,16 @@ Used by ``ponte conformance DIR`` and by the golden-output tool of the provider 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ponte.domain.events import CanonicalEvent, ConnectionEvent, ContactsEvent, MessageEvent, QrEvent, StatusEvent
-from ponte.domain.outcomes import Normalized
-from ponte.domain.privacy import PrivacyPolicy, screen
+from ponte.domain.outcomes import Normalized, Outcome
+from ponte.domain.privacy import PrivacyPolicy, screen, screen_all
+from ponte.services.exceptions import ServiceError
+from ponte.services.json_body import parse_json_body
 from proxy.providers import NORMALIZERS, normalize
 
 DEFAULT_INSTANCE = "conformance"
@@ -33,7 +34,8 @@ def provider_of(path: Path, default: str | None = None) -> str | None:
 
 
 def normalize_file(path: Path, provider: str, instance: str = DEFAULT_INSTANCE) -> Normalized:
-    return normalize(provider, json.loads(path.read_bytes()), instance=instance)
+    """The normalizer's verdict on a file, parsed exactly as the live edge parses a body."""
+    return normalize(provider, parse_json_body(path.read_bytes()), instance=instance)
 
 
 def summarize(event: CanonicalEvent) -> dict[str, Any]:
@@ -86,16 +88,29 @@ def check_file(path: Path, provider: str | None = None, instance: str = DEFAULT_
     line["provider"] = name
     try:
         result = normalize_file(path, name, instance)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return line | {"outcome": "rejected", "reason": "invalid_json", "detail": type(exc).__name__}
+    except OSError as exc:
+        return line | {"outcome": "rejected", "reason": "unreadable", "detail": type(exc).__name__}
+    except ServiceError as exc:  # what the live edge answers 4xx: invalid_json, too_deep, bad_number
+        return line | {"outcome": "rejected", "reason": exc.code, "detail": exc.message}
     except Exception as exc:
         return line | {"outcome": "error", "reason": "crash", "detail": f"{type(exc).__name__}: {exc}"[:200]}
     line |= {"event": result.event_name, "outcome": result.outcome.value, "reason": result.reason}
     if result.detail:
         line["detail"] = result.detail
+    if result.outcome is Outcome.ACCEPTED:
+        line |= _gate_outcome(result)
     if result.events:
         line["events"] = [summarize(e) for e in result.events]
     return line
+
+
+def _gate_outcome(result: Normalized) -> dict[str, Any]:
+    """What the live privacy gate makes of accepted events under the default policy (no hidden
+    contacts): all dropped reads ``ignored`` with the first reason, as the webhook answers."""
+    kept, dropped = screen_all(result.events, _DEFAULT_POLICY, frozenset())
+    if not kept:
+        return {"outcome": "ignored", "reason": dropped[0] if dropped else "no_events"}
+    return {"dropped": len(dropped)} if dropped else {}
 
 
 def run(paths: Iterable[Path], provider: str | None = None) -> Iterator[dict[str, Any]]:

@@ -14,7 +14,7 @@ from tests.cdk.conftest import Synth, Synths
 pytestmark = pytest.mark.cdk
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUE_KEYS = ("ingest", "analyze", "purge")
+QUEUE_KEYS = ("ingest", "bulk", "analyze", "purge")
 DATABASE, APP, WORKER, GATEWAY = "database_url", "app", "worker_token", "gateway"
 
 
@@ -54,8 +54,8 @@ def _granted(s: Synth, app: str, name: str, action: str) -> list[Any]:
 
 def test_each_work_queue_has_a_dead_letter_queue_after_five_receives(synths: Synths) -> None:
     for s in _both(synths):
-        # GIVEN the stack's three work queues, WHEN synthesized, THEN each redrives to its own DLQ after 5 receives
-        assert len(s.resources("AWS::SQS::Queue")) == 6  # three work queues, three DLQs
+        # GIVEN the stack's four work queues, WHEN synthesized, THEN each redrives to its own DLQ after 5 receives
+        assert len(s.resources("AWS::SQS::Queue")) == 8  # four work queues, four DLQs
         for key in QUEUE_KEYS:
             dlq_arn = _ref(s, s.stack.queues[key].dlq.queue_arn)
             s.template.has_resource_properties(
@@ -104,6 +104,11 @@ def test_every_sqs_event_reports_batch_item_failures_and_names_the_real_queue(sy
     (event,) = _sqs_events(ingest)
     assert event["Properties"]["Queue"] == _queue_arn(synths.real, "ingest")
     assert event["Properties"]["BatchSize"] == 10
+    assert "ScalingConfig" not in event["Properties"]
+    # and the bulk lane's consumer is the same ingest, at most two at a time
+    (bulk,) = _sqs_events(synths.real.function("functions", "ingest_bulk"))
+    assert bulk["Properties"]["Queue"] == _queue_arn(synths.real, "bulk")
+    assert bulk["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
 
 
 def test_the_real_functions_consume_every_queue_and_sweep_the_purge_every_five_minutes(synths: Synths) -> None:
@@ -203,6 +208,7 @@ def test_functions_get_secret_names_and_queue_urls_as_env_vars(synths: Synths) -
     proxy_env = s.function("proxy", "api_handler")["Properties"]["Environment"]["Variables"]
     assert proxy_env["PONTE_INGEST_QUEUE_URL"] == _ref(s, s.stack.queues["ingest"].queue.queue_url)
     assert proxy_env["PONTE_PURGE_QUEUE_URL"] == _ref(s, s.stack.queues["purge"].queue.queue_url)
+    assert proxy_env["PONTE_INGEST_BULK_QUEUE_URL"] == _ref(s, s.stack.queues["bulk"].queue.queue_url)
     assert proxy_env["PONTE_DATABASE_URL_SECRET"] == _secret_ref(s, DATABASE)
     assert proxy_env["PONTE_APP_SECRET_NAME"] == _secret_ref(s, APP)
     assert proxy_env["PONTE_STAGE"] == "test"
@@ -240,8 +246,9 @@ def test_each_function_may_touch_only_its_own_queues_and_secrets(synths: Synths)
 
     expected = [
         # (synth, app, function, consumes, sends to, reads secrets)
-        (real, "proxy", "api_handler", (), ("ingest", "purge"), (DATABASE, APP, GATEWAY)),
+        (real, "proxy", "api_handler", (), ("ingest", "bulk", "purge"), (DATABASE, APP, GATEWAY)),
         (real, "functions", "ingest", ("ingest",), ("analyze",), (DATABASE, APP)),
+        (real, "functions", "ingest_bulk", ("bulk",), ("analyze",), (DATABASE, APP)),
         (real, "functions", "analyze", ("analyze",), ("analyze",), (DATABASE, APP, WORKER)),
         (sample, "functions", "analyze", ("analyze",), ("analyze",), (DATABASE, APP, WORKER)),
         (sample, "functions", "purge", ("purge",), (), (DATABASE, APP)),

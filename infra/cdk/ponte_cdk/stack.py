@@ -177,11 +177,16 @@ class PonteStack(Stack):
     # -- wiring after packaging -----------------------------------------------------------------
 
     def _wire(self, app: ChaliceApp, needs: dict[str, Needs]) -> None:
-        queue_keys = {spec.chalice_name: spec.key for spec in QUEUES}
+        specs = {spec.chalice_name: spec for spec in QUEUES}
         for handler in app.handlers.sqs:
-            queue = self.queues[queue_keys[handler.queue]].queue
+            spec = specs[handler.queue]
+            queue = self.queues[spec.key].queue
             event_id = app.sqs_event_id(handler.name, handler.queue)
             app.override(handler.name, f"Events.{event_id}.Properties.Queue", queue.queue_arn)
+            if spec.max_concurrency is not None:
+                app.override(
+                    handler.name, f"Events.{event_id}.Properties.ScalingConfig.MaximumConcurrency", spec.max_concurrency
+                )
             app.override(
                 handler.name, f"Events.{event_id}.Properties.FunctionResponseTypes", ["ReportBatchItemFailures"]
             )

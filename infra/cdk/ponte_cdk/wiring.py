@@ -18,12 +18,16 @@ class QueueSpec:
     key: str
     chalice_name: str  # what handlers pass to ``@app.on_sqs_message(queue=...)``
     url_env: str  # the env var that carries the queue URL to senders
+    # Lambda's cap on concurrent invocations by this queue's event source (None: the account's).
+    max_concurrency: int | None = None
 
 
 QUEUES = (
     QueueSpec("ingest", c.DEFAULT_INGEST_QUEUE, c.INGEST_QUEUE_URL_ENV),
     QueueSpec("analyze", c.DEFAULT_ANALYZE_QUEUE, c.ANALYZE_QUEUE_URL_ENV),
     QueueSpec("purge", c.DEFAULT_PURGE_QUEUE, c.PURGE_QUEUE_URL_ENV),
+    # Webhooks with many events: drained at most two at a time, so the live lane keeps the database.
+    QueueSpec("bulk", c.DEFAULT_INGEST_BULK_QUEUE, c.INGEST_BULK_QUEUE_URL_ENV, max_concurrency=2),
 )
 
 MAX_RECEIVE_COUNT = 5
@@ -62,7 +66,7 @@ class Needs:
 # status, QR), enqueues webhooks for ingest and hide requests for purge.
 PROXY_NEEDS = Needs(
     secrets=frozenset({DATABASE_URL, APP, GATEWAY}),
-    sends_to=frozenset({"ingest", "purge"}),
+    sends_to=frozenset({"ingest", "bulk", "purge"}),
     timeout_seconds=28,
     memory_mb=1024,
 )
@@ -71,6 +75,7 @@ PROXY_NEEDS = Needs(
 # the worker (bearer token) and re-enqueues the full analysis when the worker was down.
 NEEDS_BY_QUEUE: dict[str, Needs] = {
     "ingest": Needs(sends_to=frozenset({"analyze"}), timeout_seconds=30),
+    "bulk": Needs(sends_to=frozenset({"analyze"}), timeout_seconds=30),
     "analyze": Needs(
         secrets=frozenset({DATABASE_URL, APP, WORKER_TOKEN}), sends_to=frozenset({"analyze"}), timeout_seconds=90
     ),
