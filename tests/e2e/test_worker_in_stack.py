@@ -39,7 +39,7 @@ def test_webhook_text_is_analysed_by_the_worker_in_the_stack(db_dsn: str, tmp_pa
         )
         [analysis] = analyses
         assert not analysis["degraded"]
-        assert analysis["labels_source"].startswith("knn:")
+        assert analysis["labels_source"].startswith("knn+linear:")
         assert (analysis["intent"], analysis["sentiment"], analysis["urgency"]) == (
             "billing_dispute",
             "negative",
