@@ -32,4 +32,5 @@ def degraded_analysis(request: AnalyzeRequest) -> Analysis:
         labels_source=LABELS_SOURCE,
         model="none",
         degraded=True,
+        low_confidence=True,
     )

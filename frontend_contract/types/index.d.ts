@@ -527,6 +527,7 @@ export interface MessageAnalysisView {
   intent: Intent;
   urgency: string;
   degraded: boolean;
+  low_confidence?: boolean;
   score: number;
   score_parts: StoredScoreParts;
   priority: string;

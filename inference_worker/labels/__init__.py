@@ -30,6 +30,8 @@ def labels_to_analysis(
             "intent": labels.intent,
             "intent_confidence": labels.intent_confidence,
             "urgency": labels.urgency,
+            "sentiment_confidence": labels.sentiment_confidence,
+            "low_confidence": labels.low_confidence or degraded,
             "suggested_reply": reply if request.want_reply else None,
             "reply_source": reply_source if request.want_reply and reply else "none",
             "labels_source": labels.source,

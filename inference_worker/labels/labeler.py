@@ -22,7 +22,7 @@ from inference_worker.labels import lexicon, rules
 from inference_worker.labels.embedder import MODEL_NAME, Embedder
 from inference_worker.labels.head import LinearHead
 from inference_worker.labels.memory import ExampleSet, base_examples, embed_examples
-from ponte.domain.analysis import Intent, LabeledExample, Sentiment, Urgency
+from ponte.domain.analysis import LOW_CONFIDENCE, Intent, LabeledExample, Sentiment, Urgency
 
 LABELS_SOURCE = f"knn+linear:{MODEL_NAME}+leia+rules"
 K = 9
@@ -44,7 +44,12 @@ class Labels:
     intent: Intent
     intent_confidence: float
     urgency: Urgency
+    sentiment_confidence: float = 1.0
     source: str = LABELS_SOURCE
+
+    @property
+    def low_confidence(self) -> bool:
+        return min(self.intent_confidence, self.sentiment_confidence) < LOW_CONFIDENCE
 
 
 @dataclass(frozen=True)
@@ -109,4 +114,5 @@ class Labeler:
             intent=intent,
             intent_confidence=round(i_shares.get(intent, 0.0), 3),
             urgency=rules.urgency(text, intent, sentiment),
+            sentiment_confidence=round(s_shares.get(sentiment, 0.0), 3),
         )

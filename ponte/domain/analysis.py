@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 MAX_TEXT_CHARS = 4000
 MAX_REPLY_CHARS = 240
+# Below this confidence a label is marked low-confidence: the UI shows "?" and routing may ask a human.
+LOW_CONFIDENCE = 0.5
 
 
 class Sentiment(StrEnum):
@@ -66,6 +68,10 @@ class Analysis(BaseModel):
     intent: Intent
     intent_confidence: float = Field(ge=0.0, le=1.0)
     urgency: Urgency
+    # the winning sentiment's share of the vote; 1.0 where the source gives none (older workers)
+    sentiment_confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+    # a label below LOW_CONFIDENCE, or a degraded (rules-only) analysis
+    low_confidence: bool = False
     suggested_reply: str | None = Field(default=None, max_length=MAX_REPLY_CHARS)
     reply_source: Literal["llm", "template", "none"] = "none"
     labels_source: str

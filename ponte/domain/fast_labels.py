@@ -202,4 +202,5 @@ def fast_analysis(text: str, lexicon_compound: float, examples: Sequence[Labeled
         labels_source=LABELS_SOURCE,
         model=MODEL,
         degraded=True,
+        low_confidence=True,
     )

@@ -74,6 +74,8 @@ class MessageAnalysisView(BaseModel):
     intent: Intent
     urgency: str
     degraded: bool
+    # the labels are unsure (the UI shows "?"); false once an agent corrected them
+    low_confidence: bool = False
     score: int
     score_parts: StoredScoreParts
     priority: str

@@ -29,9 +29,12 @@ class FakeAnalyzeQueue(AnalyzeJobQueue):
 class FakeInference(InferenceClient):
     """Answers a fixed full analysis while ``up``; raises like a dead worker otherwise."""
 
-    def __init__(self, *, up: bool = True, reply: str = "Olá! Posso te ajudar com o pedido?") -> None:
+    def __init__(
+        self, *, up: bool = True, reply: str = "Olá! Posso te ajudar com o pedido?", low_confidence: bool = False
+    ) -> None:
         self.up = up
         self.reply = reply
+        self.low_confidence = low_confidence
         self.calls: list[AnalyzeRequest] = []
 
     def analyze(self, request: AnalyzeRequest) -> Analysis:
@@ -48,6 +51,8 @@ class FakeInference(InferenceClient):
             reply_source="template",
             labels_source="fake",
             model="fake-model",
+            sentiment_confidence=0.4 if self.low_confidence else 0.8,
+            low_confidence=self.low_confidence,
         )
 
 

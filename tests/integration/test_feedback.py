@@ -187,3 +187,19 @@ def test_a_correction_rescores_the_message_its_lead_and_conversation(world: Worl
         conversation = conn.execute("select priority from public.conversations").fetchone()
     assert (lead["score"], lead["priority"]) == (after.score, "critical")
     assert conversation["priority"] == "critical"
+
+
+def test_an_unsure_analysis_is_shown_unsure_until_an_agent_corrects_it(world: World) -> None:
+    # GIVEN the worker is unsure of a message's labels
+    world.worker.low_confidence = True
+    mid = world.analysed_message("U1", text="hmm e aquilo lá?")
+    with world.db.as_service(TENANT) as conn:
+        stored = conn.execute(
+            "select sentiment_confidence, low_confidence from public.message_analyses where message_id = %s", (mid,)
+        ).fetchone()
+    # THEN the mark is stored and shown
+    assert (round(stored["sentiment_confidence"], 2), stored["low_confidence"]) == (0.4, True)
+    assert world.feedback.analysis(AGENT_CLAIMS, mid).low_confidence
+    # WHEN an agent corrects it, THEN it is no longer unsure
+    world.feedback.correct(AGENT_CLAIMS, mid, b'{"intent": "support_request"}')
+    assert not world.feedback.analysis(AGENT_CLAIMS, mid).low_confidence

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from inference_worker.labels import Labeler, fast_analysis
+from inference_worker.labels import Labeler, Labels, fast_analysis
 from inference_worker.labels.memory import EXAMPLES_FILE, VECTORS_FILE, digest_of, load_examples
 from inference_worker.labels.rules import fold, urgency
 from inference_worker.templates import template_reply
@@ -117,3 +117,30 @@ def test_templates_fit_the_contract(intent: Intent) -> None:
         reply = template_reply(intent, sentiment, "José da Silva " * 10)
         assert 0 < len(reply) <= MAX_REPLY_CHARS
         assert "{" not in reply
+
+
+def test_labels_carry_confidences_and_a_low_confidence_mark(labeler: Labeler) -> None:
+    # GIVEN a clear message and a vague one
+    clear = labeler.label("qual a chave pix pra eu pagar a parcela?")
+    vague = Labels(
+        sentiment=Sentiment.NEUTRAL,
+        sentiment_score=0.0,
+        intent=Intent.OTHER,
+        intent_confidence=0.31,
+        urgency=Urgency.LOW,
+        sentiment_confidence=0.9,
+    )
+    # THEN both confidences are shares in (0, 1] and only a label under the threshold is marked
+    assert 0.5 <= clear.intent_confidence <= 1.0 and 0.5 <= clear.sentiment_confidence <= 1.0
+    assert not clear.low_confidence
+    assert vague.low_confidence
+    analysis = fast_analysis(AnalyzeRequest(text="qual a chave pix pra eu pagar a parcela?"), labeler)
+    assert (analysis.sentiment_confidence, analysis.low_confidence) == (clear.sentiment_confidence, False)
+
+
+def test_degraded_analyses_are_always_marked_low_confidence() -> None:
+    from inference_worker.fallback import degraded_analysis
+    from ponte.domain.fast_labels import fast_analysis as rules_analysis
+
+    assert degraded_analysis(AnalyzeRequest(text="quero comprar")).low_confidence
+    assert rules_analysis("quero comprar", 0.0).low_confidence

@@ -39,16 +39,18 @@ order by c.updated_at desc limit %s
 
 _UPSERT_ANALYSIS = """
 insert into public.message_analyses (tenant_id, message_id, conversation_id, lead_id, sentiment, sentiment_score,
-  intent, intent_confidence, urgency, labels_source, model, degraded, score, score_parts, priority, sla_due_at)
+  intent, intent_confidence, urgency, labels_source, model, degraded, score, score_parts, priority, sla_due_at,
+  sentiment_confidence, low_confidence)
 values (%(tenant_id)s, %(message_id)s, %(conversation_id)s, %(lead_id)s, %(sentiment)s, %(sentiment_score)s,
   %(intent)s, %(intent_confidence)s, %(urgency)s, %(labels_source)s, %(model)s, %(degraded)s, %(score)s,
-  %(score_parts)s, %(priority)s, %(sla_due_at)s)
+  %(score_parts)s, %(priority)s, %(sla_due_at)s, %(sentiment_confidence)s, %(low_confidence)s)
 on conflict (message_id) do update set
   lead_id = excluded.lead_id, sentiment = excluded.sentiment, sentiment_score = excluded.sentiment_score,
   intent = excluded.intent, intent_confidence = excluded.intent_confidence, urgency = excluded.urgency,
   labels_source = excluded.labels_source, model = excluded.model, degraded = excluded.degraded,
   score = excluded.score, score_parts = excluded.score_parts, priority = excluded.priority,
-  sla_due_at = excluded.sla_due_at, attempts = public.message_analyses.attempts + 1, updated_at = now()
+  sla_due_at = excluded.sla_due_at, sentiment_confidence = excluded.sentiment_confidence,
+  low_confidence = excluded.low_confidence, attempts = public.message_analyses.attempts + 1, updated_at = now()
 where public.message_analyses.degraded  -- a full analysis is never replaced
 returning id::text as id
 """
@@ -163,6 +165,8 @@ class PgAnalysisStore(AnalysisStore):
                     "score_parts": Jsonb(score_parts_json(record.score, triage)),
                     "priority": triage.priority.value,
                     "sla_due_at": triage.sla_due_at,
+                    "sentiment_confidence": analysis.sentiment_confidence,
+                    "low_confidence": analysis.low_confidence,
                 },
             ).fetchone()
             if row is None:

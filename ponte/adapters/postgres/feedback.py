@@ -32,7 +32,7 @@ returning message_id::text, sentiment, intent, corrected_by::text, updated_at
 
 _VIEW = """
 select a.message_id::text, a.sentiment, a.intent, a.urgency, a.degraded, a.score, a.score_parts, a.priority,
-  a.sla_due_at,
+  a.sla_due_at, a.low_confidence,
   s.id::text as s_id, s.text as s_text, s.source as s_source, s.outcome as s_outcome, s.final_text as s_final,
   c.sentiment as c_sentiment, c.intent as c_intent, c.corrected_by::text as c_by, c.updated_at as c_at
 from public.message_analyses a
@@ -145,6 +145,8 @@ class PgFeedbackStore(FeedbackStore):
             intent=row["c_intent"] or row["intent"],
             urgency=row["urgency"],
             degraded=row["degraded"],
+            # an agent's correction is certain
+            low_confidence=row["low_confidence"] and row["c_sentiment"] is None and row["c_intent"] is None,
             score=row["score"],
             score_parts=row["score_parts"],
             priority=row["priority"],
