@@ -22,13 +22,13 @@ from ponte.domain.gateway_api import (
     scalar_map,
 )
 from ponte.domain.hidden import ContactRef, HiddenList, HideResult, UnhideResult
-from ponte.services.exceptions import BadRequestError, ServiceError, UnauthorizedError
+from ponte.services.exceptions import BadRequestError, ServiceError
 from ponte.services.intake import WebhookRequest
 from ponte.services.json_body import parse_json_body
 from ponte.services.privacy import PrivacyService
 from ponte.services.sending import SendCommand
-from proxy.bootstrap import ProxyContainer, bootstrap
-from proxy.http import api, authenticate, json_response, logger
+from proxy import runtime
+from proxy.http import api, json_response, logger
 from proxy.responses import (
     ErrorBody,
     Health,
@@ -37,23 +37,12 @@ from proxy.responses import (
     WebhookIgnored,
     WebhookRejected,
 )
+from proxy.routes.inbox import inbox_routes
+from proxy.runtime import container
 
 app = Chalice(app_name="ponte-proxy")
 
-_container: ProxyContainer | None = None
-
-
-def container() -> ProxyContainer:
-    """Created on first use and kept for warm invocations; nothing connects at import time."""
-    global _container  # noqa: PLW0603
-    if _container is None:
-        _container = bootstrap()
-    return _container
-
-
-def set_container(value: ProxyContainer | None) -> None:
-    global _container  # noqa: PLW0603
-    _container = value
+app.register_blueprint(inbox_routes)
 
 
 def _webhook(provider: str, instance: str, secret: str | None) -> Response:
@@ -109,10 +98,7 @@ def health() -> dict[str, object]:
 
 def caller() -> dict[str, object]:
     """The verified claims of the user calling a user-facing route."""
-    verifier = container().verifier
-    if verifier is None:  # no key material configured: refuse rather than trust
-        raise UnauthorizedError("invalid or missing access token")
-    return authenticate(app.current_request, verifier)
+    return runtime.caller(app.current_request)
 
 
 @app.route("/me", methods=["GET"])

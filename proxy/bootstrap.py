@@ -14,6 +14,7 @@ from ponte.adapters.postgres.deeplinks import PgDeepLinkReader
 from ponte.adapters.postgres.diagnostics import PgDiagnosticsLog
 from ponte.adapters.postgres.diagnostics_reader import PgDiagnosticsReader
 from ponte.adapters.postgres.feedback import PgFeedbackStore
+from ponte.adapters.postgres.inbox import PgInboxReader
 from ponte.adapters.postgres.instances import PgInstanceDirectory
 from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.postgres.quarantine import PgQuarantineStore
@@ -31,6 +32,7 @@ from ponte.services.deeplinks import DeepLinkService
 from ponte.services.diagnostics import DiagnosticsService
 from ponte.services.feedback import FeedbackService
 from ponte.services.gate import EventGate
+from ponte.services.inbox import InboxService
 from ponte.services.intake import IntakeService
 from ponte.services.privacy import PrivacyService
 from ponte.services.quarantine_replay import QuarantineReplayService
@@ -56,6 +58,7 @@ class ProxyContainer:
     sessions: SessionService
     deeplinks: DeepLinkService
     diagnostics: DiagnosticsService
+    inbox: InboxService
 
 
 def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
@@ -127,4 +130,5 @@ def bootstrap(
             reader=PgDeepLinkReader(db), keys=SecretTenantKeys(store, settings.tenant_secret_prefix)
         ),
         diagnostics=DiagnosticsService(PgDiagnosticsReader(db), retention_days=settings.diagnostics_retention_days),
+        inbox=InboxService(PgInboxReader(db)),
     )

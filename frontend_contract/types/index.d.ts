@@ -18,6 +18,16 @@ export type Intent =
  * via the `definition` "Sentiment".
  */
 export type Sentiment = "negative" | "neutral" | "positive";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Urgency".
+ */
+export type Urgency = "low" | "medium" | "high";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Priority".
+ */
+export type Priority = "low" | "medium" | "high" | "critical";
 export type SuggestionOutcome = "as_is" | "edited" | "discarded";
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -53,7 +63,9 @@ export interface PonteContract {
   AnalysisPayload: AnalysisPayload;
   ContactRef: ContactRef;
   ConversationDeletedPayload: ConversationDeletedPayload;
+  ConversationDetail: ConversationDetail;
   ConversationMergedPayload: ConversationMergedPayload;
+  ConversationPage: ConversationPage;
   ConversationPayload: ConversationPayload;
   Correction: Correction;
   CorrectionRequest: CorrectionRequest;
@@ -74,7 +86,9 @@ export interface PonteContract {
   LeadPayload: LeadPayload;
   Me: Me;
   MessageAnalysisView: MessageAnalysisView;
+  MessagePage: MessagePage;
   MessagePayload: MessagePayload;
+  ReadReceipt: ReadReceipt;
   SendRequest: SendRequest;
   SendResponse: SendResponse;
   StartConversationRequest: StartConversationRequest;
@@ -150,6 +164,94 @@ export interface ConversationDeletedPayload {
   tenant_id: string;
 }
 /**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ConversationDetail".
+ */
+export interface ConversationDetail {
+  id: string;
+  instance_id: string;
+  status: "open" | "closed";
+  contact: InboxContact;
+  last_message: LastMessage | null;
+  last_activity_at: string;
+  unread_count: number;
+  lead: LeadDetail | null;
+  analysis: AnalysisBrief | null;
+  priority: Priority;
+  sla_due_at: string | null;
+  sla_breached: boolean;
+  customer: CustomerCard | null;
+  suggestions: SuggestionView[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "InboxContact".
+ */
+export interface InboxContact {
+  id: string;
+  display_name: string | null;
+  phone: string | null;
+  picture_url: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "LastMessage".
+ */
+export interface LastMessage {
+  id: string;
+  direction: "in" | "out";
+  kind: string;
+  preview: string | null;
+  occurred_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "LeadDetail".
+ */
+export interface LeadDetail {
+  id: string;
+  stage: "new" | "open" | "won" | "lost";
+  score: number | null;
+  source: string;
+  returning_customer: boolean;
+  score_parts: StoredScoreParts | null;
+}
+/**
+ * The labels that count: an agent's correction wins over the model's.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AnalysisBrief".
+ */
+export interface AnalysisBrief {
+  sentiment: Sentiment;
+  intent: Intent;
+  urgency: Urgency;
+  priority: Priority;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CustomerCard".
+ */
+export interface CustomerCard {
+  id: string;
+  external_id: string;
+  name: string;
+  photo_url: string | null;
+  sales_summary: {
+    [k: string]: string | number | boolean | null;
+  };
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SuggestionView".
+ */
+export interface SuggestionView {
+  id: string;
+  text: string;
+  created_at: string;
+  message_id: string;
+}
+/**
  * ``conversation_merged``: conversation ``id`` is gone, its messages are now in ``merged_into``
  * (a payload proved two contacts to be one person).
  *
@@ -160,6 +262,41 @@ export interface ConversationMergedPayload {
   id: string;
   tenant_id: string;
   merged_into: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ConversationPage".
+ */
+export interface ConversationPage {
+  items: ConversationSummary[];
+  next_cursor: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ConversationSummary".
+ */
+export interface ConversationSummary {
+  id: string;
+  instance_id: string;
+  status: "open" | "closed";
+  contact: InboxContact;
+  last_message: LastMessage | null;
+  last_activity_at: string;
+  unread_count: number;
+  lead: LeadBrief | null;
+  analysis: AnalysisBrief | null;
+  priority: Priority;
+  sla_due_at: string | null;
+  sla_breached: boolean;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "LeadBrief".
+ */
+export interface LeadBrief {
+  id: string;
+  stage: "new" | "open" | "won" | "lost";
+  score: number | null;
 }
 /**
  * ``conversation_created`` / ``conversation_updated``; ``changed`` names what changed (empty when created).
@@ -266,19 +403,6 @@ export interface ContactCard {
   id: string | null;
   display_name: string | null;
   phone_e164: string | null;
-}
-/**
- * This interface was referenced by `PonteContract`'s JSON-Schema
- * via the `definition` "CustomerCard".
- */
-export interface CustomerCard {
-  id: string;
-  external_id: string;
-  name: string;
-  photo_url: string | null;
-  sales_summary: {
-    [k: string]: string | number | boolean | null;
-  };
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -548,6 +672,41 @@ export interface Suggestion {
   final_text?: string | null;
 }
 /**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MessagePage".
+ */
+export interface MessagePage {
+  items: MessageView[];
+  next_cursor: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MessageView".
+ */
+export interface MessageView {
+  id: string;
+  conversation_id: string;
+  direction: "in" | "out";
+  kind: string;
+  body: string | null;
+  status: string | null;
+  occurred_at: string;
+  media: {
+    [k: string]: string | number | boolean | null;
+  } | null;
+  quoted_message_id: string | null;
+  analysis: AnalysisBrief | null;
+  send: SendState | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SendState".
+ */
+export interface SendState {
+  status: "pending" | "sent" | "unconfirmed" | "failed";
+  error_code: string | null;
+}
+/**
  * ``message_created`` / ``message_updated``: one WhatsApp message of the tenant.
  *
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -582,6 +741,15 @@ export interface Media {
   seconds?: number | null;
   provider_ref?: string | null;
   sha256?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ReadReceipt".
+ */
+export interface ReadReceipt {
+  conversation_id: string;
+  unread_count: number;
+  read_at: string;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema

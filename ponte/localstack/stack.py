@@ -21,6 +21,7 @@ from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer
 
 import functions.app as functions_app
 import proxy.app as proxy_app
+import proxy.runtime as proxy_runtime
 from functions.bootstrap import bootstrap as functions_bootstrap
 from ponte import constants as c
 from ponte.adapters.postgres.db import Database
@@ -163,7 +164,7 @@ class LocalStack:
         )
         store = PowertoolsSecretStore(max_age=self.settings.secrets_max_age, client=self.secretsmanager)
         self.db = Database(self.dsn, max_size=16)
-        proxy_app.set_container(
+        proxy_runtime.set_container(
             proxy_bootstrap(
                 self.settings,
                 db=self.db,
@@ -299,7 +300,7 @@ class LocalStack:
             self._server.server.shutdown()
             self._server.server.server_close()
             self._server = None
-        proxy_app.set_container(None)
+        proxy_runtime.set_container(None)
         functions_app.set_container(None)
         if self.realtime is not None:
             self.realtime.stop()

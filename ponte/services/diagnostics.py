@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,36 +9,10 @@ from typing import Any
 from ponte.ports.clock import Clock
 from ponte.ports.diagnostics_reader import DiagnosticsQuery, DiagnosticsReader
 from ponte.services.exceptions import BadRequestError
+from ponte.services.paging import Key, decode_cursor, encode_cursor, id_param, page_limit, time_param
 
 Claims = Mapping[str, Any]
 MAX_LIMIT = 200
-
-
-def encode_cursor(occurred_at: datetime, row_id: int) -> str:
-    raw = json.dumps({"t": occurred_at.isoformat(), "id": row_id}).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        return datetime.fromisoformat(data["t"]), int(data["id"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise BadRequestError("cursor is not one this API gave", code="invalid_cursor") from exc
-
-
-def _time(params: Mapping[str, str], name: str) -> datetime | None:
-    value = params.get(name)
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise BadRequestError(f"{name} must be an ISO 8601 time", code="invalid_time") from exc
-    if parsed.tzinfo is None:
-        raise BadRequestError(f"{name} must carry a time zone", code="invalid_time")
-    return parsed
 
 
 class DiagnosticsService:
@@ -52,28 +22,18 @@ class DiagnosticsService:
         self._retention = timedelta(days=retention_days)
 
     def list(self, claims: Claims, params: Mapping[str, str]) -> dict[str, Any]:
-        instance_id = params.get("instance_id") or None
-        if instance_id is not None:
-            try:
-                uuid.UUID(instance_id)
-            except ValueError as exc:
-                raise BadRequestError("instance_id is not an id", code="invalid_instance_id") from exc
+        instance_id = id_param(params.get("instance_id"), "instance_id")
         outcome = params.get("outcome") or None
         if outcome is not None and (len(outcome) > 40 or not outcome.replace("_", "").isalnum()):
             raise BadRequestError("outcome is not an outcome", code="invalid_outcome")
-        try:
-            limit = int(params.get("limit") or 50)
-        except ValueError as exc:
-            raise BadRequestError("limit must be a number", code="invalid_limit") from exc
-        if not 1 <= limit <= MAX_LIMIT:
-            raise BadRequestError(f"limit must be 1 to {MAX_LIMIT}", code="invalid_limit")
+        limit = page_limit(params, maximum=MAX_LIMIT)
         cursor = params.get("cursor")
         query = DiagnosticsQuery(
             instance_id=instance_id,
             outcome=outcome,
-            since=_time(params, "since"),
-            until=_time(params, "until"),
-            before=decode_cursor(cursor) if cursor else None,
+            since=time_param(params, "since"),
+            until=time_param(params, "until"),
+            before=_int_key(decode_cursor(cursor)) if cursor else None,
             limit=limit,
         )
         rows = self._reader.page(claims, query)
@@ -84,3 +44,10 @@ class DiagnosticsService:
 
     def purge(self) -> int:
         return self._reader.purge(self._clock.now() - self._retention)
+
+
+def _int_key(cursor: tuple[datetime, Key]) -> tuple[datetime, int]:
+    at, key = cursor
+    if not isinstance(key, int):
+        raise BadRequestError("cursor is not one this API gave", code="invalid_cursor")
+    return at, key

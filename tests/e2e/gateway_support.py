@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 import functions.app as functions_app
-import proxy.app as proxy_app
+import proxy.runtime as proxy_runtime
 from functions.bootstrap import bootstrap as functions_bootstrap
 from ponte.adapters.secrets import put_secret
 from ponte.adapters.sqs import SqsEventQueue
@@ -145,7 +145,7 @@ def gateway(stack: LocalStack) -> Iterator[GatewayEnv]:
         update={"gateway_timeout_seconds": GATEWAY_TIMEOUT, "send_resend_after_seconds": 3.0}
     )
     queue = SqsEventQueue(settings.ingest_queue_url or "", stack.sqs)
-    proxy_app.set_container(proxy_bootstrap(settings, db=stack.db, queue=queue))
+    proxy_runtime.set_container(proxy_bootstrap(settings, db=stack.db, queue=queue))
     functions_app.set_container(functions_bootstrap(settings, db=stack.db))
     try:
         yield GatewayEnv(stack, fake, evo, wpp, stack.demo.instance_id, WPP_INSTANCE, tenant)

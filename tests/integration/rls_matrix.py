@@ -88,6 +88,8 @@ insert into public.outbound_messages (id, tenant_id, instance_id, conversation_i
   values ('{OUTBOX}', '{TENANT_A}', '{INSTANCE}', '{CONVERSATION}', '+5511987650001', '5511987650001',
   'key-00000001', 'h', 'olá', '{AGENT}');
 insert into public.instance_sessions (instance_id, tenant_id) values ('{INSTANCE}', '{TENANT_A}');
+insert into public.conversation_reads (tenant_id, conversation_id, user_id, read_at)
+  values ('{TENANT_A}', '{CONVERSATION}', '{NEWBIE}', now());
 insert into public.instance_qr_codes (instance_id, tenant_id, qr_code) values ('{INSTANCE}', '{TENANT_A}', '2@qr');
 """
 
@@ -254,6 +256,16 @@ TABLES: tuple[Table, ...] = (
         " insert into public.instance_qr_codes (instance_id, tenant_id, qr_code) select id, tenant_id, '2@new' from i",
         "qr_code = qr_code",
         {"select": ADMINS},  # the session recovery publishes codes as the service
+    ),
+    Table(
+        "public.conversation_reads",
+        f"conversation_id = '{CONVERSATION}' and user_id = '{NEWBIE}'",  # another user's read mark
+        "insert into public.conversation_reads (tenant_id, conversation_id, user_id, read_at)"
+        f" values ('{TENANT_A}', '{CONVERSATION}', coalesce((select auth.uid()), '{OWNER}'), now())"
+        " on conflict do nothing",
+        "read_at = read_at",
+        # a member marks their own reads, and never sees nor moves another's; the purge deletes them
+        {"insert": MEMBERS},
     ),
     Table(
         "public.privacy_audit",

@@ -1,0 +1,245 @@
+"""The inbox read API's queries, each one statement under the caller's RLS (``Database.as_user``).
+
+The inbox page walks ``conversations_inbox_idx`` in order and stops at the page's end; per row,
+the last message, the latest analysis and the unread count are index look-ups (LATERAL), so
+the cost of a page does not grow with the tenant's history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from ponte.adapters.postgres.db import Database
+from ponte.domain.gateway_api import CustomerCard, scalar_map
+from ponte.domain.inbox import (
+    UNREAD_CAP,
+    AnalysisBrief,
+    ConversationDetail,
+    ConversationSummary,
+    InboxContact,
+    LastMessage,
+    LeadBrief,
+    LeadDetail,
+    MessageView,
+    ReadReceipt,
+    SendState,
+    SuggestionView,
+    preview_of,
+)
+from ponte.ports.inbox import Claims, InboxQuery, InboxReader
+
+DUE_SOON = timedelta(hours=1)
+
+_ACTIVITY = "coalesce(c.last_message_at, c.created_at)"
+
+_SUMMARY = f"""
+select c.id::text, c.instance_id::text, c.status, c.priority, c.sla_due_at, {_ACTIVITY} as activity,
+  k.id::text as contact_id, k.display_name, k.phone_e164, k.picture_url,
+  lm.id::text as lm_id, lm.direction as lm_direction, lm.kind as lm_kind, lm.body as lm_body,
+  lm.media ->> 'caption' as lm_caption, lm.occurred_at as lm_at,
+  l.id::text as lead_id, l.status as lead_stage, l.score as lead_score,
+  l.source as lead_source, l.returning_customer, l.score_parts as lead_parts, l.customer_id,
+  la.sentiment, la.intent, la.urgency, la.priority as a_priority,
+  (select count(*) from (select 1 from public.messages u
+     where u.conversation_id = c.id and u.direction = 'in' and u.occurred_at > coalesce(r.read_at, '-infinity')
+     limit {UNREAD_CAP}) unread) as unread
+from public.conversations c
+join public.contacts k on k.id = c.contact_id
+left join public.leads l on l.tenant_id = c.tenant_id and l.contact_id = c.contact_id
+left join public.conversation_reads r on r.conversation_id = c.id and r.user_id = (select auth.uid())
+left join lateral (
+  select m.id, m.direction, m.kind, m.body, m.media, m.occurred_at from public.messages m
+  where m.conversation_id = c.id order by m.occurred_at desc, m.id desc limit 1
+) lm on true
+left join lateral (
+  select coalesce(x.sentiment, a.sentiment) as sentiment, coalesce(x.intent, a.intent) as intent, a.urgency,
+    a.priority
+  from public.message_analyses a left join public.analysis_corrections x on x.message_id = a.message_id
+  where a.conversation_id = c.id order by a.created_at desc limit 1
+) la on true
+"""
+
+_MESSAGES = """
+select m.id::text, m.conversation_id::text, m.direction, m.kind, m.body, m.status, m.occurred_at, m.media,
+  m.quoted_message_id, coalesce(x.sentiment, a.sentiment) as sentiment, coalesce(x.intent, a.intent) as intent,
+  a.urgency, a.priority as a_priority, o.status as send_status, o.error_code as send_error
+from public.messages m
+left join public.message_analyses a on a.message_id = m.id
+left join public.analysis_corrections x on x.message_id = m.id
+left join lateral (
+  select ob.status, ob.error_code from public.outbound_messages ob where ob.message_id = m.id
+  order by ob.created_at desc limit 1
+) o on true
+where m.conversation_id = %s {before}
+order by m.occurred_at desc, m.id desc
+limit %s
+"""
+
+
+class PgInboxReader(InboxReader):
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def conversations(self, claims: Claims, query: InboxQuery) -> list[ConversationSummary]:
+        where, args = _filters(query)
+        sql = f"{_SUMMARY} where {' and '.join(where)} order by {_ACTIVITY} desc, c.id desc limit %s"
+        with self._db.as_user(claims) as conn:
+            rows = conn.execute(sql, [*args, query.limit + 1]).fetchall()
+        return [_summary(row, query.now) for row in rows]
+
+    def conversation(self, claims: Claims, conversation_id: str, now: datetime) -> ConversationDetail | None:
+        with self._db.as_user(claims) as conn:
+            row = conn.execute(f"{_SUMMARY} where c.id = %s", (conversation_id,)).fetchone()
+            if row is None:
+                return None
+            customer = None
+            if row["customer_id"] is not None:
+                customer = conn.execute(
+                    "select id::text, external_id, name, photo_url, sales_summary from public.customers where id = %s",
+                    (row["customer_id"],),
+                ).fetchone()
+            suggestions = conn.execute(
+                "select id::text, text, created_at, message_id::text from public.reply_suggestions"
+                " where conversation_id = %s and outcome is null order by created_at desc limit 5",
+                (conversation_id,),
+            ).fetchall()
+        summary = _summary(row, now)
+        lead = None
+        if summary.lead is not None:
+            lead = LeadDetail(
+                **summary.lead.model_dump(),
+                source=row["lead_source"],
+                returning_customer=row["returning_customer"],
+                score_parts=row["lead_parts"],
+            )
+        return ConversationDetail(
+            **(summary.model_dump() | {"lead": lead}),
+            customer=_customer(customer) if customer else None,
+            suggestions=[SuggestionView(**s) for s in suggestions],
+        )
+
+    def messages(
+        self, claims: Claims, conversation_id: str, before: tuple[datetime, str] | None, limit: int
+    ) -> list[MessageView] | None:
+        cut = "and (m.occurred_at, m.id) < (%s, %s::uuid)" if before else ""
+        args: list[Any] = [conversation_id, *(before or ()), limit + 1]
+        with self._db.as_user(claims) as conn:
+            if conn.execute("select 1 from public.conversations where id = %s", (conversation_id,)).fetchone() is None:
+                return None
+            rows = conn.execute(_MESSAGES.format(before=cut), args).fetchall()
+        return [_message(row) for row in rows]
+
+    def mark_read(self, claims: Claims, conversation_id: str) -> ReadReceipt | None:
+        with self._db.as_user(claims) as conn:
+            row = conn.execute(
+                "insert into public.conversation_reads (tenant_id, conversation_id, user_id, read_at)"
+                " select c.tenant_id, c.id, (select auth.uid()), greatest(now(),"
+                "   (select max(m.occurred_at) from public.messages m where m.conversation_id = c.id))"
+                " from public.conversations c where c.id = %s"
+                " on conflict (conversation_id, user_id)"
+                " do update set read_at = greatest(public.conversation_reads.read_at, excluded.read_at)"
+                " returning conversation_id::text, read_at",
+                (conversation_id,),
+            ).fetchone()
+        return (
+            ReadReceipt(conversation_id=row["conversation_id"], unread_count=0, read_at=row["read_at"]) if row else None
+        )
+
+
+def _filters(query: InboxQuery) -> tuple[list[str], list[Any]]:
+    where: list[str] = ["true"]
+    args: list[Any] = []
+    simple = {"c.status": query.status, "c.priority": query.priority, "c.instance_id": query.instance_id,
+              "l.status": query.lead_stage}  # fmt: skip
+    for column, value in simple.items():
+        if value is not None:
+            where.append(f"{column} = %s")
+            args.append(value)
+    if query.sla == "breached":
+        where.append("c.sla_due_at < %s")
+        args.append(query.now)
+    elif query.sla == "due_soon":
+        where.append("c.sla_due_at >= %s and c.sla_due_at < %s")
+        args.extend((query.now, query.now + DUE_SOON))
+    if query.unread:
+        where.append(
+            "exists (select 1 from public.messages u where u.conversation_id = c.id and u.direction = 'in'"
+            " and u.occurred_at > coalesce(r.read_at, '-infinity'))"
+        )
+    if query.updated_since is not None:
+        where.append(f"{_ACTIVITY} >= %s")
+        args.append(query.updated_since)
+    if query.after is not None:
+        where.append(f"({_ACTIVITY}, c.id) < (%s, %s::uuid)")
+        args.extend(query.after)
+    return where, args
+
+
+def _analysis(row: dict[str, Any]) -> AnalysisBrief | None:
+    if row["sentiment"] is None:
+        return None
+    return AnalysisBrief(
+        sentiment=row["sentiment"], intent=row["intent"], urgency=row["urgency"], priority=row["a_priority"]
+    )
+
+
+def _summary(row: dict[str, Any], now: datetime) -> ConversationSummary:
+    last = None
+    if row["lm_id"] is not None:
+        last = LastMessage(
+            id=row["lm_id"],
+            direction=row["lm_direction"],
+            kind=row["lm_kind"],
+            preview=preview_of(row["lm_body"], row["lm_caption"]),
+            occurred_at=row["lm_at"],
+        )
+    lead = None
+    if row["lead_id"] is not None:
+        lead = LeadBrief(id=row["lead_id"], stage=row["lead_stage"], score=row["lead_score"])
+    due = row["sla_due_at"]
+    return ConversationSummary(
+        id=row["id"],
+        instance_id=row["instance_id"],
+        status=row["status"],
+        contact=InboxContact(
+            id=row["contact_id"],
+            display_name=row["display_name"],
+            phone=row["phone_e164"],
+            picture_url=row["picture_url"],
+        ),
+        last_message=last,
+        last_activity_at=row["activity"],
+        unread_count=row["unread"],
+        lead=lead,
+        analysis=_analysis(row),
+        priority=row["priority"],
+        sla_due_at=due,
+        sla_breached=due is not None and due < now,
+    )
+
+
+def _message(row: dict[str, Any]) -> MessageView:
+    return MessageView(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        direction=row["direction"],
+        kind=row["kind"],
+        body=row["body"],
+        status=row["status"],
+        occurred_at=row["occurred_at"],
+        media=scalar_map(row["media"]),
+        quoted_message_id=row["quoted_message_id"],
+        analysis=_analysis(row),
+        send=SendState(status=row["send_status"], error_code=row["send_error"]) if row["send_status"] else None,
+    )
+
+
+def _customer(row: dict[str, Any]) -> CustomerCard:
+    return CustomerCard(
+        id=row["id"],
+        external_id=row["external_id"],
+        name=row["name"],
+        photo_url=row["photo_url"],
+        sales_summary=scalar_map(row["sales_summary"]) or {},
+    )

@@ -1,0 +1,49 @@
+"""Reading the inbox under the caller's row-level security."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ponte.domain.inbox import ConversationDetail, ConversationSummary, MessageView, ReadReceipt
+
+Claims = Mapping[str, Any]
+
+
+class InboxQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    now: datetime  # SLA state is judged against this instant, for every row alike
+    status: str | None = None
+    priority: str | None = None
+    instance_id: str | None = None
+    sla: Literal["breached", "due_soon"] | None = None
+    unread: bool = False
+    lead_stage: str | None = None
+    updated_since: datetime | None = None
+    after: tuple[datetime, str] | None = None  # keyset cursor: (activity, id) of the last row seen
+    limit: int = 50
+
+
+class InboxReader(ABC):
+    @abstractmethod
+    def conversations(self, claims: Claims, query: InboxQuery) -> list[ConversationSummary]:
+        """Up to ``query.limit + 1`` summaries, newest activity first."""
+
+    @abstractmethod
+    def conversation(self, claims: Claims, conversation_id: str, now: datetime) -> ConversationDetail | None:
+        """None when the caller cannot see it (another tenant's, or gone)."""
+
+    @abstractmethod
+    def messages(
+        self, claims: Claims, conversation_id: str, before: tuple[datetime, str] | None, limit: int
+    ) -> list[MessageView] | None:
+        """Up to ``limit + 1`` messages, newest first; None when the conversation is not visible."""
+
+    @abstractmethod
+    def mark_read(self, claims: Claims, conversation_id: str) -> ReadReceipt | None:
+        """The caller's read mark moves to now (never back); None when the conversation is not visible."""
