@@ -61,6 +61,7 @@ export type MessageKind =
 
 export interface PonteContract {
   AnalysisPayload: AnalysisPayload;
+  ContactPage: ContactPage;
   ContactRef: ContactRef;
   ConversationDeletedPayload: ConversationDeletedPayload;
   ConversationDetail: ConversationDetail;
@@ -83,12 +84,14 @@ export interface PonteContract {
   InstanceQrPayload: InstanceQrPayload;
   InstanceStatusPayload: InstanceStatusPayload;
   InstanceView: InstanceView;
+  LeadPage: LeadPage;
   LeadPayload: LeadPayload;
   Me: Me;
   MessageAnalysisView: MessageAnalysisView;
   MessagePage: MessagePage;
   MessagePayload: MessagePayload;
   ReadReceipt: ReadReceipt;
+  SearchPage: SearchPage;
   SendRequest: SendRequest;
   SendResponse: SendResponse;
   StartConversationRequest: StartConversationRequest;
@@ -139,6 +142,26 @@ export interface StoredScoreParts {
   replied_to_agent: boolean;
   total: number;
   triage: string[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ContactPage".
+ */
+export interface ContactPage {
+  items: ContactSummary[];
+  next_cursor: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ContactSummary".
+ */
+export interface ContactSummary {
+  id: string;
+  display_name: string | null;
+  phone: string | null;
+  picture_url: string | null;
+  conversation_ids: string[];
+  updated_at: string;
 }
 /**
  * What a hide / unhide / erase request names: a phone, a JID, or a stored contact.
@@ -599,6 +622,29 @@ export interface QrView {
   generated_at: string;
 }
 /**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "LeadPage".
+ */
+export interface LeadPage {
+  items: LeadSummary[];
+  next_cursor: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "LeadSummary".
+ */
+export interface LeadSummary {
+  id: string;
+  stage: "new" | "open" | "won" | "lost";
+  score: number | null;
+  priority: Priority | null;
+  source: string;
+  returning_customer: boolean;
+  contact: InboxContact;
+  conversation_id: string | null;
+  created_at: string;
+}
+/**
  * ``lead_created`` / ``lead_scored``: a contact's lead, its ERP match, source and current score.
  *
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -750,6 +796,31 @@ export interface ReadReceipt {
   conversation_id: string;
   unread_count: number;
   read_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SearchPage".
+ */
+export interface SearchPage {
+  items: SearchHit[];
+  next_cursor: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SearchHit".
+ */
+export interface SearchHit {
+  conversation: ConversationSummary;
+  message: MessageHit;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MessageHit".
+ */
+export interface MessageHit {
+  id: string;
+  snippet: string;
+  occurred_at: string;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema

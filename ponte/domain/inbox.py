@@ -6,6 +6,7 @@ Every page is ``{"items": [...], "next_cursor": str | null}``; a cursor is opaqu
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from typing import Literal
 
@@ -125,6 +126,61 @@ class ReadReceipt(View):
     conversation_id: str
     unread_count: int
     read_at: datetime
+
+
+class ContactSummary(InboxContact):
+    conversation_ids: list[str]  # one per instance the contact wrote to
+    updated_at: datetime
+
+
+class ContactPage(View):
+    items: list[ContactSummary]
+    next_cursor: str | None
+
+
+class LeadSummary(View):
+    id: str
+    stage: LeadStage
+    score: int | None
+    priority: Priority | None
+    source: str
+    returning_customer: bool
+    contact: InboxContact
+    conversation_id: str | None
+    created_at: datetime
+
+
+class LeadPage(View):
+    items: list[LeadSummary]
+    next_cursor: str | None
+
+
+class MessageHit(View):
+    id: str
+    snippet: str  # HTML: the matches in <mark>...</mark>, everything else escaped
+    occurred_at: datetime
+
+
+class SearchHit(View):
+    conversation: ConversationSummary
+    message: MessageHit
+
+
+class SearchPage(View):
+    items: list[SearchHit]
+    next_cursor: str | None
+
+
+# Private-use code points: around matches (made <mark> at the end), and standing in for < and >,
+# which PostgreSQL's headline would otherwise take for HTML tags and drop from the text.
+MARK_START, MARK_END, LESS, GREATER = "\ue000", "\ue001", "\ue002", "\ue003"
+HEADLINE_FROM, HEADLINE_TO = f"<>{MARK_START}{MARK_END}{LESS}{GREATER}", f"{LESS}{GREATER}"  # SQL translate()
+
+
+def snippet_html(headline: str) -> str:
+    """A search headline as safe HTML: escaped, with its match markers as ``<mark>`` elements."""
+    escaped = html.escape(headline).replace(LESS, "&lt;").replace(GREATER, "&gt;")
+    return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
 
 
 def preview_of(body: str | None, caption: str | None) -> str | None:

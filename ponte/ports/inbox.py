@@ -9,7 +9,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ponte.domain.inbox import ConversationDetail, ConversationSummary, MessageView, ReadReceipt
+from ponte.domain.inbox import (
+    ContactSummary,
+    ConversationDetail,
+    ConversationSummary,
+    LeadSummary,
+    MessageView,
+    ReadReceipt,
+    SearchHit,
+)
 
 Claims = Mapping[str, Any]
 
@@ -26,6 +34,27 @@ class InboxQuery(BaseModel):
     lead_stage: str | None = None
     updated_since: datetime | None = None
     after: tuple[datetime, str] | None = None  # keyset cursor: (activity, id) of the last row seen
+    limit: int = 50
+
+
+class ContactQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str | None = None  # folded (lower case, no accents) name fragment
+    phones: tuple[str, ...] = ()  # canonical forms a typed number may stand for
+    digits: str | None = None  # a typed number's digits, matched anywhere in the phone
+    after: tuple[datetime, str] | None = None
+    limit: int = 50
+
+
+class LeadQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stage: str | None = None
+    source: str | None = None
+    score_min: int | None = None
+    score_max: int | None = None
+    after: tuple[datetime, str] | None = None
     limit: int = 50
 
 
@@ -47,3 +76,17 @@ class InboxReader(ABC):
     @abstractmethod
     def mark_read(self, claims: Claims, conversation_id: str) -> ReadReceipt | None:
         """The caller's read mark moves to now (never back); None when the conversation is not visible."""
+
+    @abstractmethod
+    def contacts(self, claims: Claims, query: ContactQuery) -> list[ContactSummary]:
+        """Up to ``limit + 1`` contacts, last updated first, with their conversations."""
+
+    @abstractmethod
+    def leads(self, claims: Claims, query: LeadQuery) -> list[LeadSummary]:
+        """Up to ``limit + 1`` leads, newest first."""
+
+    @abstractmethod
+    def search(
+        self, claims: Claims, text: str, before: tuple[datetime, str] | None, limit: int, now: datetime
+    ) -> list[SearchHit]:
+        """Up to ``limit + 1`` matching messages, newest first, each with its conversation."""

@@ -6,7 +6,15 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from ponte.contract.declare import Bodies, responds
-from ponte.domain.inbox import ConversationDetail, ConversationPage, MessagePage, ReadReceipt
+from ponte.domain.inbox import (
+    ContactPage,
+    ConversationDetail,
+    ConversationPage,
+    LeadPage,
+    MessagePage,
+    ReadReceipt,
+    SearchPage,
+)
 from proxy.http import api, json_response
 from proxy.responses import ErrorBody
 from proxy.runtime import caller, container
@@ -53,3 +61,27 @@ def list_messages(conversation_id: str) -> Response:
 def mark_read(conversation_id: str) -> Response:
     claims = caller(inbox_routes.current_request)
     return json_response(200, container().inbox.mark_read(claims, conversation_id))
+
+
+@inbox_routes.route("/contacts", methods=["GET"])
+@api
+@responds({200: ContactPage, **ERRORS}, summary="Contacts by name or any form of their number (q), by cursor")
+def list_contacts() -> Response:
+    claims = caller(inbox_routes.current_request)
+    return json_response(200, container().inbox.contacts(claims, _params()))
+
+
+@inbox_routes.route("/leads", methods=["GET"])
+@api
+@responds({200: LeadPage, **ERRORS}, summary="Leads, newest first: stage, source, score_min, score_max, cursor")
+def list_leads() -> Response:
+    claims = caller(inbox_routes.current_request)
+    return json_response(200, container().inbox.leads(claims, _params()))
+
+
+@inbox_routes.route("/search", methods=["GET"])
+@api
+@responds({200: SearchPage, **ERRORS}, summary="Messages matching q (Portuguese, accents ignored), newest first")
+def search() -> Response:
+    claims = caller(inbox_routes.current_request)
+    return json_response(200, container().inbox.search(claims, _params()))

@@ -189,3 +189,49 @@ def test_another_tenant_sees_nothing_and_a_hidden_contact_is_gone(inbox: LocalSt
         time.sleep(0.2)
     assert set(by_phone(owner.get("/conversations").json())) == {"987650102", "987650103"}
     assert owner.get(f"/conversations/{ana['id']}").status_code == 404
+
+
+def test_contacts_by_name_or_any_form_of_the_number_and_leads(inbox: LocalStack) -> None:
+    assert inbox.demo is not None
+    agent = Api(inbox, AGENT)
+    for q in ("ana", "ANA", "+55 11 98765-0101", "11987650101", "1187650101", "(11) 8765-0101", "0101"):
+        found = agent.get("/contacts", q=q).json()["items"]
+        assert [c["phone"] for c in found] == ["+5511987650101"], q
+        assert len(found[0]["conversation_ids"]) == 1
+    assert len(agent.get("/contacts").json()["items"]) == 3
+    assert agent.get("/contacts", q="%").json()["items"] == []
+    leads = agent.get("/leads", stage="new").json()
+    assert {lead["contact"]["phone"] for lead in leads["items"]} == {
+        "+5511987650101",
+        "+5511987650102",
+        "+5511987650103",
+    }
+    assert agent.get("/leads", score_min="101").json()["code"] == "invalid_score_min"
+    first = agent.get("/leads", limit=2).json()
+    rest = agent.get("/leads", limit=2, cursor=first["next_cursor"]).json()
+    assert len({lead["id"] for lead in first["items"] + rest["items"]}) == 3
+    assert Api(inbox, OTHER_USER).get("/leads").json()["items"] == []
+
+
+def test_search_ignores_accents_follows_portuguese_stems_and_escapes_the_snippet(inbox: LocalStack) -> None:
+    assert inbox.demo is not None
+    httpx.post(
+        inbox.webhook_url(),
+        content=inbound("bia", "BIA2", "<b>Os cartões</b> não passam", 300),
+        headers={SECRET_HEADER: inbox.secrets.demo_webhook_secret},
+        timeout=30,
+    )
+    wait_for(inbox, "select 1 from public.messages where provider_message_id = 'BIA2'", 1)
+    owner = Api(inbox, inbox.demo.user_id)
+    for q in ("cartoes", "cartões", "CARTÕES"):
+        hits = owner.get("/search", q=q).json()["items"]
+        assert [h["message"]["snippet"] for h in hits] == ["&lt;b&gt;Os <mark>cartões</mark>&lt;/b&gt; não passam"], q
+        assert hits[0]["conversation"]["contact"]["phone"] == "+5511987650102"
+    assert [h["conversation"]["contact"]["phone"] for h in owner.get("/search", q="entregar").json()["items"]] == [
+        "+5511987650101"
+    ]  # "entregam" and "entregar" share a stem
+    assert owner.get("/search").json()["code"] == "invalid_query"
+    (both,) = owner.get("/search", q="cartoes passar").json()["items"]
+    assert both["message"]["snippet"] == "&lt;b&gt;Os <mark>cartões</mark>&lt;/b&gt; não <mark>passam</mark>"
+    assert owner.get("/search", q="cartoes -passam").json()["items"] == []  # web search syntax: NOT
+    assert Api(inbox, OTHER_USER).get("/search", q="cartoes").json()["items"] == []

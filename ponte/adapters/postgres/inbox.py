@@ -13,21 +13,30 @@ from typing import Any
 from ponte.adapters.postgres.db import Database
 from ponte.domain.gateway_api import CustomerCard, scalar_map
 from ponte.domain.inbox import (
+    HEADLINE_FROM,
+    HEADLINE_TO,
+    MARK_END,
+    MARK_START,
     UNREAD_CAP,
     AnalysisBrief,
+    ContactSummary,
     ConversationDetail,
     ConversationSummary,
     InboxContact,
     LastMessage,
     LeadBrief,
     LeadDetail,
+    LeadSummary,
+    MessageHit,
     MessageView,
     ReadReceipt,
+    SearchHit,
     SendState,
     SuggestionView,
     preview_of,
+    snippet_html,
 )
-from ponte.ports.inbox import Claims, InboxQuery, InboxReader
+from ponte.ports.inbox import Claims, ContactQuery, InboxQuery, InboxReader, LeadQuery
 
 DUE_SOON = timedelta(hours=1)
 
@@ -74,6 +83,15 @@ left join lateral (
 where m.conversation_id = %s {before}
 order by m.occurred_at desc, m.id desc
 limit %s
+"""
+
+
+_HEADLINE = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=24, MinWords=8"
+
+_LEADS = """
+select l.id::text, l.status as stage, l.score, l.priority, l.source, l.returning_customer, l.created_at,
+  l.conversation_id::text, k.id::text as contact_id, k.display_name, k.phone_e164, k.picture_url
+from public.leads l join public.contacts k on k.id = l.contact_id
 """
 
 
@@ -146,6 +164,89 @@ class PgInboxReader(InboxReader):
             ReadReceipt(conversation_id=row["conversation_id"], unread_count=0, read_at=row["read_at"]) if row else None
         )
 
+    def contacts(self, claims: Claims, query: ContactQuery) -> list[ContactSummary]:
+        where: list[str] = ["true"]
+        args: list[Any] = []
+        match: list[str] = []
+        if query.text:
+            match.append("public.search_folded(k.display_name) like %s")
+            args.append("%" + _like(query.text) + "%")
+        if query.phones:
+            match.append("k.phone_e164 = any(%s)")
+            args.append(list(query.phones))
+        if query.digits:
+            match.append("k.phone_e164 like %s")
+            args.append("%" + _like(query.digits) + "%")
+        if match:
+            where.append("(" + " or ".join(match) + ")")
+        if query.after is not None:
+            where.append("(k.updated_at, k.id) < (%s, %s::uuid)")
+            args.extend(query.after)
+        sql = (
+            "select k.id::text as contact_id, k.display_name, k.phone_e164, k.picture_url, k.updated_at,"
+            " array(select c.id::text from public.conversations c where c.contact_id = k.id order by c.created_at)"
+            " as conversation_ids"
+            f" from public.contacts k where {' and '.join(where)} order by k.updated_at desc, k.id desc limit %s"
+        )
+        with self._db.as_user(claims) as conn:
+            rows = conn.execute(sql, [*args, query.limit + 1]).fetchall()
+        return [
+            ContactSummary(
+                **_contact(r).model_dump(), conversation_ids=r["conversation_ids"], updated_at=r["updated_at"]
+            )
+            for r in rows
+        ]
+
+    def leads(self, claims: Claims, query: LeadQuery) -> list[LeadSummary]:
+        where: list[str] = ["true"]
+        args: list[Any] = []
+        for clause, value in (
+            ("l.status = %s", query.stage),
+            ("l.source = %s", query.source),
+            ("l.score >= %s", query.score_min),
+            ("l.score <= %s", query.score_max),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        if query.after is not None:
+            where.append("(l.created_at, l.id) < (%s, %s::uuid)")
+            args.extend(query.after)
+        sql = f"{_LEADS} where {' and '.join(where)} order by l.created_at desc, l.id desc limit %s"
+        with self._db.as_user(claims) as conn:
+            rows = conn.execute(sql, [*args, query.limit + 1]).fetchall()
+        return [_lead(r) for r in rows]
+
+    def search(
+        self, claims: Claims, text: str, before: tuple[datetime, str] | None, limit: int, now: datetime
+    ) -> list[SearchHit]:
+        cut = "and (m.occurred_at, m.id) < (%s, %s::uuid)" if before else ""
+        with self._db.as_user(claims) as conn:
+            hits = conn.execute(
+                "with q as (select websearch_to_tsquery('public.pt_unaccent', %s) as q)"
+                " select m.id::text, m.conversation_id::text, m.occurred_at,"
+                " ts_headline('public.pt_unaccent', translate(m.body, %s, %s), q.q, %s) as headline"
+                " from public.messages m, q"
+                " where to_tsvector('public.pt_unaccent'::regconfig, coalesce(m.body, '')) @@ q.q"
+                f" {cut} order by m.occurred_at desc, m.id desc limit %s",
+                [text, HEADLINE_FROM, HEADLINE_TO, _HEADLINE, *(before or ()), limit + 1],
+            ).fetchall()
+            ids = sorted({h["conversation_id"] for h in hits})
+            rows = conn.execute(f"{_SUMMARY} where c.id = any(%s::uuid[])", (ids,)).fetchall() if ids else []
+        conversations = {r["id"]: _summary(r, now) for r in rows}
+        return [
+            SearchHit(
+                conversation=conversations[h["conversation_id"]],
+                message=MessageHit(id=h["id"], snippet=snippet_html(h["headline"]), occurred_at=h["occurred_at"]),
+            )
+            for h in hits
+            if h["conversation_id"] in conversations
+        ]
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
 
 def _filters(query: InboxQuery) -> tuple[list[str], list[Any]]:
     where: list[str] = ["true"]
@@ -202,12 +303,7 @@ def _summary(row: dict[str, Any], now: datetime) -> ConversationSummary:
         id=row["id"],
         instance_id=row["instance_id"],
         status=row["status"],
-        contact=InboxContact(
-            id=row["contact_id"],
-            display_name=row["display_name"],
-            phone=row["phone_e164"],
-            picture_url=row["picture_url"],
-        ),
+        contact=_contact(row),
         last_message=last,
         last_activity_at=row["activity"],
         unread_count=row["unread"],
@@ -242,4 +338,24 @@ def _customer(row: dict[str, Any]) -> CustomerCard:
         name=row["name"],
         photo_url=row["photo_url"],
         sales_summary=scalar_map(row["sales_summary"]) or {},
+    )
+
+
+def _contact(row: dict[str, Any]) -> InboxContact:
+    return InboxContact(
+        id=row["contact_id"], display_name=row["display_name"], phone=row["phone_e164"], picture_url=row["picture_url"]
+    )
+
+
+def _lead(row: dict[str, Any]) -> LeadSummary:
+    return LeadSummary(
+        id=row["id"],
+        stage=row["stage"],
+        score=row["score"],
+        priority=row["priority"],
+        source=row["source"],
+        returning_customer=row["returning_customer"],
+        contact=_contact(row),
+        conversation_id=row["conversation_id"],
+        created_at=row["created_at"],
     )
