@@ -102,6 +102,12 @@ def load_items(path: Path) -> list[Item]:
     return items
 
 
+def folds_for(items: Sequence[Item], task: str) -> dict[str, str]:
+    """Files labelled before ``cancellation`` existed file a cancellation under support_request."""
+    labels = {i.label for i in items} | {a for i in items for a in i.also_ok}
+    return {"cancellation": "support_request"} if task == "intent" and "cancellation" not in labels else {}
+
+
 def detect_task(items: Sequence[Item]) -> str:
     """'sentiment' when every label is a sentiment, 'intent' when every label is an intent."""
     labels = {i.label for i in items} | {a for i in items for a in i.also_ok}

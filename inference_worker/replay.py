@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from inference_worker.evaluation import Item, Report
+from inference_worker.evaluation import Item, Report, folds_for
 from inference_worker.labels.labeler import Labeler
 from ponte.adapters.postgres.analysis_store import PgAnalysisStore
 from ponte.adapters.postgres.db import Database
@@ -136,9 +136,11 @@ def _score(
     labeler: Labeler, task: str, classes: tuple[str, ...], items: Sequence[Item], examples: Sequence[LabeledExample]
 ) -> Report:
     report = Report(task=task, classes=classes)
+    folds = folds_for(items, task)
     for item in items:
         labels = labeler.label(item.text, examples)
-        report.add(item, str(labels.sentiment if task == "sentiment" else labels.intent), 0.0)
+        predicted = str(labels.sentiment if task == "sentiment" else labels.intent)
+        report.add(item, folds.get(predicted, predicted), 0.0)
     return report
 
 

@@ -26,6 +26,10 @@ TEMPLATES: dict[Intent, str] = {
         "{hello} Sinto muito pelo ocorrido. Quero resolver isso para você: pode me contar o número do pedido e, "
         "se possível, mandar uma foto?"
     ),
+    Intent.CANCELLATION: (
+        "{hello} Entendi que você quer cancelar. Vou verificar o seu pedido ou plano agora: pode me passar o número "
+        "do pedido ou o CPF do cadastro?"
+    ),
     Intent.GREETING: "{hello} Tudo bem? Como posso te ajudar hoje?",
     Intent.OTHER: "{hello} Obrigado pela mensagem! Se precisar de algo, é só chamar por aqui.",
 }

@@ -11,6 +11,7 @@ export type Intent =
   | "billing_negotiation"
   | "billing_dispute"
   | "complaint"
+  | "cancellation"
   | "greeting"
   | "other";
 /**

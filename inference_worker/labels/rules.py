@@ -38,7 +38,9 @@ TIME_PRESSURE = (
     "amanha cedo",
     "ja ja",
 )
-PRESSING_INTENTS = frozenset({Intent.BILLING_DISPUTE, Intent.COMPLAINT, Intent.BILLING_NEGOTIATION})
+PRESSING_INTENTS = frozenset(
+    {Intent.BILLING_DISPUTE, Intent.COMPLAINT, Intent.BILLING_NEGOTIATION, Intent.CANCELLATION}
+)
 
 _WORD_CACHE: dict[str, re.Pattern[str]] = {}
 

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inference_worker.evaluation import Report, detect_task, load_items
+    from inference_worker.evaluation import Report, detect_task, folds_for, load_items
     from inference_worker.labels import default_labeler
 
     try:
@@ -46,12 +46,15 @@ def run(args: argparse.Namespace) -> int:
     if args.learn_from is not None:
         return _learn(args, items, task, labeler)
     report = Report(task=task, classes=_classes(task))
+    folds = folds_for(items, task)
+    if folds:
+        print("folded (the file has no such class): " + ", ".join(f"{k} -> {v}" for k, v in folds.items()))
     for item in items:
         started = time.perf_counter()
         labels = labeler.label(item.text)
         elapsed_ms = (time.perf_counter() - started) * 1000
         prediction = labels.sentiment if task == "sentiment" else labels.intent
-        report.add(item, str(prediction), elapsed_ms)
+        report.add(item, folds.get(str(prediction), str(prediction)), elapsed_ms)
     print(f"file={args.file} labels_source={labels.source}")
     print(report.render())
     return 0

@@ -30,6 +30,7 @@ class Intent(StrEnum):
     BILLING_NEGOTIATION = "billing_negotiation"
     BILLING_DISPUTE = "billing_dispute"
     COMPLAINT = "complaint"
+    CANCELLATION = "cancellation"
     GREETING = "greeting"
     OTHER = "other"
 

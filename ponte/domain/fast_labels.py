@@ -38,6 +38,23 @@ INTENT_RULES: tuple[tuple[Intent, tuple[str, ...]], ...] = (
         ),
     ),
     (
+        Intent.CANCELLATION,
+        (
+            "quero cancelar",
+            "cancela pra mim",
+            "cancela meu",
+            "cancela minha",
+            "cancelar o",
+            "cancelar a",
+            "cancelar meu",
+            "cancelar minha",
+            "cancelamento",
+            "encerrar minha conta",
+            "desistir da compra",
+            "desisti do pedido",
+        ),
+    ),
+    (
         Intent.BILLING_NEGOTIATION,
         ("parcelar", "parcelamento", "desconto", "negociar", "renegociar", "acordo", "abatimento", "prazo pra pagar"),
     ),

@@ -31,6 +31,7 @@ INTENT_WEIGHT: dict[Intent, float] = {
     Intent.OTHER: 0.1,
     Intent.COMPLAINT: 0.05,
     Intent.BILLING_DISPUTE: 0.0,
+    Intent.CANCELLATION: 0.0,
 }
 
 
