@@ -17,7 +17,7 @@ from functions.bootstrap import FunctionsContainer, bootstrap
 from ponte import constants as c
 from ponte.adapters.logs import make_logger
 from ponte.domain.analyze_job import AnalyzeJob
-from ponte.domain.envelope import decode_envelopes
+from ponte.domain.envelope import IngestEnvelope, decode_envelopes
 from ponte.domain.hidden import PurgeRequest, SweepResult
 from ponte.services.privacy import PrivacyService
 
@@ -59,11 +59,41 @@ def ingest_record(record: SQSRecord) -> None:
 
 
 def ingest_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The Lambda-shaped entry: an SQS event in, ``{"batchItemFailures": [...]}`` out."""
-    response = process_partial_response(
-        event=event, record_handler=ingest_record, processor=BatchProcessor(EventType.SQS), context=context
-    )
-    return dict(response)
+    """The Lambda-shaped entry: an SQS event in, ``{"batchItemFailures": [...]}`` out.
+
+    The batch is one unit of work per tenant (``IngestService.handle_batch``: one transaction).
+    When a tenant's unit fails, its records are stored one by one (``ingest_record``): a record
+    whose data fails is then quarantined, any other failing record alone is reported for retry,
+    and its neighbours commit without it."""
+    records: list[dict[str, Any]] = list(event.get("Records") or [])
+    services = container()
+    by_tenant: dict[str, list[tuple[dict[str, Any], list[IngestEnvelope]]]] = {}
+    alone: list[dict[str, Any]] = []
+    for raw in records:
+        try:
+            envelopes = decode_envelopes(raw["body"])
+        except Exception:  # undecodable: the per-record path reports (or absorbs) it
+            alone.append(raw)
+            continue
+        tenants = {envelope.tenant_id for envelope in envelopes}
+        if len(tenants) != 1:
+            alone.append(raw)
+            continue
+        by_tenant.setdefault(tenants.pop(), []).append((raw, envelopes))
+    for tenant_id, group in by_tenant.items():
+        try:
+            services.ingest.handle_batch(tenant_id, [envelope for _, envelopes in group for envelope in envelopes])
+        except Exception:
+            logger.warning("ingest batch failed: its records are stored one by one", extra={"records": len(group)})
+            alone.extend(raw for raw, _ in group)
+    failures: list[dict[str, str]] = []
+    for raw in alone:
+        try:
+            ingest_record(SQSRecord(raw))
+        except Exception as exc:
+            logger.warning("ingest record failed", extra={"error": type(exc).__name__})
+            failures.append({"itemIdentifier": raw["messageId"]})
+    return {"batchItemFailures": failures}
 
 
 @app.on_sqs_message(queue=INGEST_QUEUE, batch_size=10, maximum_batching_window_in_seconds=1)

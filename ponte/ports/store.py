@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,6 +40,12 @@ class IngestStore(ABC):
     def expire_pending(self, max_age: timedelta) -> dict[str, int]:
         """Drop the acks, revokes and edits that waited longer than ``max_age`` for their message;
         the number dropped per kind."""
+
+    @contextmanager
+    def batch(self, tenant_id: str) -> Iterator[None]:
+        """Everything stored inside the block is one unit of work (one transaction) when the
+        adapter supports it; all or nothing. By default each event stays its own unit."""
+        yield
 
     def save_other(self, envelope: IngestEnvelope) -> None:  # noqa: B027 - optional hook
         """Events other than messages; ignored unless an adapter handles them."""

@@ -5,7 +5,8 @@ never delays ingestion. Connection and QR events feed the instance's session rec
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
@@ -34,6 +35,15 @@ class IngestResult:
     analysis_enqueued: bool = False
 
 
+@dataclass
+class _AfterCommit:
+    """What a unit of work hands on once its transaction committed (never before: an analyze job
+    must find its message)."""
+
+    jobs: list[AnalyzeJob] = field(default_factory=list)
+    sessions: list[tuple[str, ConnectionEvent | QrEvent]] = field(default_factory=list)
+
+
 class IngestService:
     def __init__(
         self,
@@ -50,6 +60,37 @@ class IngestService:
         return self._store.expire_pending(max_age)
 
     def handle(self, envelope: IngestEnvelope) -> IngestResult:
+        after = _AfterCommit()
+        result = self._store_one(envelope, after)
+        self._run(after)
+        return result
+
+    def handle_batch(self, tenant_id: str, envelopes: Sequence[IngestEnvelope]) -> list[IngestResult]:
+        """The events of one tenant (a queue batch) as one unit of work: one transaction, then the
+        analyze jobs and session events once it committed. All or nothing: when it raises, nothing
+        of the batch is stored, and the caller stores the events one by one to isolate the bad one."""
+        if any(envelope.tenant_id != tenant_id for envelope in envelopes):
+            raise ValueError("an ingest batch holds one tenant's events")
+        after = _AfterCommit()
+        with self._store.batch(tenant_id):
+            results = [self._store_one(envelope, after) for envelope in envelopes]
+        self._run(after)
+        return results
+
+    def _run(self, after: _AfterCommit) -> None:
+        """What follows a commit. Raises when the analyze queue refuses: the queue message fails,
+        SQS redelivers it, and the stored-but-unanalysed message is enqueued on that redelivery."""
+        for instance_id, session_event in after.sessions:
+            if self._sessions is not None:
+                self._sessions.on_event(instance_id, session_event)
+        if after.jobs and self._analyze_queue is None:
+            logger.warning("no analyze queue configured: message stored without analysis")
+            return
+        for job in after.jobs:
+            assert self._analyze_queue is not None
+            self._analyze_queue.enqueue(job)
+
+    def _store_one(self, envelope: IngestEnvelope, after: _AfterCommit) -> IngestResult:
         event = envelope.event
         if isinstance(event, StatusEvent):
             updated = self._store.save_status(envelope.tenant_id, envelope.instance_id, event)
@@ -59,19 +100,14 @@ class IngestService:
         if not isinstance(event, MessageEvent):
             # connection and QR events: the session state machine (gateway ops) consumes them here
             self._store.save_other(envelope)
-            if isinstance(event, ConnectionEvent | QrEvent) and self._sessions is not None:
-                self._sessions.on_event(envelope.instance_id, event)
+            if isinstance(event, ConnectionEvent | QrEvent):
+                after.sessions.append((envelope.instance_id, event))
             return IngestResult(stored=False, kind=event.type)
         saved = self._store.save_message(envelope.tenant_id, envelope.instance_id, event)
         enqueued = False
         if saved.needs_analysis and saved.message_id is not None:
-            if self._analyze_queue is None:
-                logger.warning("no analyze queue configured: message stored without analysis")
-            else:
-                # Raises when the queue refuses: the ingest record fails, SQS redelivers it, and the
-                # stored-but-unanalysed message is enqueued on that redelivery.
-                self._analyze_queue.enqueue(AnalyzeJob(tenant_id=envelope.tenant_id, message_id=saved.message_id))
-                enqueued = True
+            after.jobs.append(AnalyzeJob(tenant_id=envelope.tenant_id, message_id=saved.message_id))
+            enqueued = self._analyze_queue is not None
         return IngestResult(
             stored=saved.stored, kind=event.type, lead_created=saved.lead_id is not None, analysis_enqueued=enqueued
         )

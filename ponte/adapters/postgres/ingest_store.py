@@ -4,6 +4,9 @@ message they point at; contact updates refresh names and @lid <-> phone links of
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,11 +46,38 @@ def ingest_allowed(conn: psycopg.Connection[Any], tenant_id: str, event: Message
 class PgIngestStore(IngestStore):
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._local = threading.local()  # the batch transaction of this thread, when one is open
+
+    @contextmanager
+    def batch(self, tenant_id: str) -> Iterator[None]:
+        """One transaction for every event stored inside the block (one tenant): a queue batch is
+        one commit, not one per message. Any failure rolls the whole block back; the caller then
+        stores its events one by one to isolate the bad one."""
+        if getattr(self._local, "conn", None) is not None:
+            raise RuntimeError("ingest batches do not nest")
+        with self._db.as_service(tenant_id) as conn:
+            self._local.conn, self._local.tenant = conn, tenant_id
+            try:
+                yield
+            finally:
+                self._local.conn = self._local.tenant = None
+
+    @contextmanager
+    def _unit(self, tenant_id: str) -> Iterator[psycopg.Connection[Any]]:
+        """The connection of one event: the open batch's (same tenant), else a transaction of its own."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            with self._db.as_service(tenant_id) as own:
+                yield own
+            return
+        if self._local.tenant != tenant_id:
+            raise RuntimeError("an ingest batch holds one tenant's events")
+        yield conn
 
     def save_message(self, tenant_id: str, instance_id: str, event: MessageEvent) -> SavedMessage:
         if event.kind in (MessageKind.EDITED, MessageKind.REVOKED):
             return SavedMessage(stored=self._apply_to_target(tenant_id, instance_id, event))
-        with self._db.as_service(tenant_id) as conn:
+        with self._unit(tenant_id) as conn:
             if not ingest_allowed(conn, tenant_id, event):
                 _forget_pending_changes(conn, tenant_id, instance_id, event.provider_message_id)
                 return SavedMessage(stored=False)
@@ -116,7 +146,7 @@ class PgIngestStore(IngestStore):
         target = event.target_message_id
         if target is None:
             return False
-        with self._db.as_service(tenant_id) as conn:
+        with self._unit(tenant_id) as conn:
             if event.kind is MessageKind.EDITED:
                 cursor = conn.execute(
                     "update public.messages set body = %s, edited_at = %s"
@@ -139,7 +169,7 @@ class PgIngestStore(IngestStore):
 
     def save_status(self, tenant_id: str, instance_id: str, event: StatusEvent) -> bool:
         direction = None if event.from_me is None else ("out" if event.from_me else "in")
-        with self._db.as_service(tenant_id) as conn:
+        with self._unit(tenant_id) as conn:
             cursor = conn.execute(
                 "update public.messages set status = %(new)s, status_at = coalesce(%(at)s, now())"
                 " where tenant_id = %(tenant)s and instance_id = %(instance)s and provider_message_id = %(id)s"
@@ -183,7 +213,7 @@ class PgIngestStore(IngestStore):
         """Names, pictures and @lid <-> phone links for contacts Ponte already has; an address-book
         sync never creates contacts for people who have not written."""
         updated = 0
-        with self._db.as_service(tenant_id) as conn:
+        with self._unit(tenant_id) as conn:
             for update in event.contacts:
                 found = find_or_create_contact(
                     conn, tenant_id, update.identity, update.push_name, update.picture_url, create=False
