@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,9 +42,10 @@ class IngestStore(ABC):
         the number dropped per kind."""
 
     @contextmanager
-    def batch(self, tenant_id: str) -> Iterator[None]:
+    def batch(self, tenant_id: str, messages: Sequence[MessageEvent] = ()) -> Iterator[None]:
         """Everything stored inside the block is one unit of work (one transaction) when the
-        adapter supports it; all or nothing. By default each event stays its own unit."""
+        adapter supports it; all or nothing. By default each event stays its own unit.
+        ``messages``: the message events the block will store (an adapter may screen them at once)."""
         yield
 
     def save_other(self, envelope: IngestEnvelope) -> None:  # noqa: B027 - optional hook

@@ -72,7 +72,8 @@ class IngestService:
         if any(envelope.tenant_id != tenant_id for envelope in envelopes):
             raise ValueError("an ingest batch holds one tenant's events")
         after = _AfterCommit()
-        with self._store.batch(tenant_id):
+        messages = [e.event for e in envelopes if isinstance(e.event, MessageEvent)]
+        with self._store.batch(tenant_id, messages):
             results = [self._store_one(envelope, after) for envelope in envelopes]
         self._run(after)
         return results

@@ -136,6 +136,25 @@ def test_twenty_concurrent_deliveries_of_one_message_store_it_once(wired: Databa
         assert conn.execute("select count(*) as n from public.contacts").fetchone()["n"] == 1
 
 
+def test_a_hidden_contact_in_a_batch_is_refused_and_its_neighbours_stored(wired: Database) -> None:
+    with wired.as_service(TENANT) as conn:
+        conn.execute(
+            "update public.tenants set settings = jsonb_build_object('hidden_contacts', jsonb_build_array(%s::text))"
+            " where id = %s",
+            ("+5511987650001", TENANT),
+        )
+    event = sqs_event(
+        body(TENANT, INSTANCE, "OK1", jid="5511987650002@s.whatsapp.net"),
+        body(TENANT, INSTANCE, "HID1"),
+        body(TENANT, INSTANCE, "OK2", jid="5511987650003@s.whatsapp.net"),
+    )
+    assert functions_app.ingest_batch(event, None) == {"batchItemFailures": []}
+    assert stored(wired, TENANT) == {"OK1", "OK2"}
+    with wired.as_service(TENANT) as conn:
+        keys = {r["identity_key"] for r in conn.execute("select identity_key from public.contacts")}
+    assert "+5511987650001" not in keys
+
+
 @pytest.fixture
 def w(db_dsn: str) -> Iterator[Wired]:
     with seeded_and_wired(db_dsn) as wired:
@@ -146,13 +165,15 @@ def test_a_hide_between_two_batches_refuses_the_second(w: Wired) -> None:
     from tests.support.privacy import every_form
 
     forms = every_form()
-    with w.store.batch(P_TENANT):
-        first = [w.store.save_message(P_TENANT, P_INSTANCE, p_message(f"b1-{i}", f)) for i, f in enumerate(forms)]
+    events = [p_message(f"b1-{i}", f) for i, f in enumerate(forms)]
+    with w.store.batch(P_TENANT, events):
+        first = [w.store.save_message(P_TENANT, P_INSTANCE, event) for event in events]
     assert all(saved.stored for saved in first)
     result = w.service.hide(claims(OWNER), ContactRef(phone=PHONE))
     assert result.deleted.counts["public.messages"] == len(forms)
-    with w.store.batch(P_TENANT):
-        second = [w.store.save_message(P_TENANT, P_INSTANCE, p_message(f"b2-{i}", f)) for i, f in enumerate(forms)]
+    events = [p_message(f"b2-{i}", f) for i, f in enumerate(forms)]
+    with w.store.batch(P_TENANT, events):
+        second = [w.store.save_message(P_TENANT, P_INSTANCE, event) for event in events]
     assert not any(saved.stored for saved in second)
     assert set(contact_rows(w, P_TENANT).values()) == {0}
 
@@ -168,13 +189,9 @@ def test_a_hide_while_batches_are_being_stored_leaves_no_trace(w: Wired) -> None
     def writer(n: int) -> None:
         try:
             for b in range(400):
-                with w.store.batch(P_TENANT):
-                    saved = [
-                        w.store.save_message(
-                            P_TENANT, P_INSTANCE, p_message(f"w{n}-{b}-{i}", forms[(b + i) % len(forms)])
-                        )
-                        for i in range(5)
-                    ]
+                events = [p_message(f"w{n}-{b}-{i}", forms[(b + i) % len(forms)]) for i in range(5)]
+                with w.store.batch(P_TENANT, events):
+                    saved = [w.store.save_message(P_TENANT, P_INSTANCE, event) for event in events]
                 started.set()
                 if not any(s.stored for s in saved):
                     refused[n] += 1

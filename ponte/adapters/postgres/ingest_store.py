@@ -5,7 +5,7 @@ message they point at; contact updates refresh names and @lid <-> phone links of
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,13 +32,32 @@ _STATUS_ORDER = [
 ]
 
 
-def ingest_allowed(conn: psycopg.Connection[Any], tenant_id: str, event: MessageEvent) -> bool:
-    """Defence in depth behind the intake gate, inside the storing transaction: False when the
-    chat or the sender is hidden. Holds the tenant's privacy lock shared until commit, so a
-    concurrent hide either sees this message committed (and purges it) or is seen here."""
+def guarded_identities(event: MessageEvent) -> set[str]:
     identities = {event.chat.key, *event.chat.aliases}
     if event.sender is not None:
         identities |= {event.sender.key, *event.sender.aliases}
+    return identities
+
+
+def ingest_allowed(
+    conn: psycopg.Connection[Any], tenant_id: str, event: MessageEvent, screened: set[str] | None = None
+) -> bool:
+    """Defence in depth behind the intake gate, inside the storing transaction: False when the
+    chat or the sender is hidden. Holds the tenant's privacy lock shared until commit, so a
+    concurrent hide either sees this message committed (and purges it) or is seen here.
+
+    ``screened``: identities this same transaction already found allowed. The lock it took then is
+    still held (a hide waits for the commit), so they are still allowed: no second look."""
+    identities = guarded_identities(event)
+    if screened is not None and identities <= screened:
+        return True
+    allowed = _allowed(conn, tenant_id, identities)
+    if allowed and screened is not None:
+        screened |= identities
+    return allowed
+
+
+def _allowed(conn: psycopg.Connection[Any], tenant_id: str, identities: set[str]) -> bool:
     row = conn.execute("select private.ingest_allowed(%s, %s) as allowed", (tenant_id, sorted(identities))).fetchone()
     return bool(row and row["allowed"])
 
@@ -49,18 +68,29 @@ class PgIngestStore(IngestStore):
         self._local = threading.local()  # the batch transaction of this thread, when one is open
 
     @contextmanager
-    def batch(self, tenant_id: str) -> Iterator[None]:
+    def batch(self, tenant_id: str, messages: Sequence[MessageEvent] = ()) -> Iterator[None]:
         """One transaction for every event stored inside the block (one tenant): a queue batch is
         one commit, not one per message. Any failure rolls the whole block back; the caller then
-        stores its events one by one to isolate the bad one."""
+        stores its events one by one to isolate the bad one. The identities of ``messages`` are
+        screened by the ingest guard at once (one look instead of one per message) when none is
+        hidden; otherwise each message is screened on its own, as outside a batch."""
         if getattr(self._local, "conn", None) is not None:
             raise RuntimeError("ingest batches do not nest")
         with self._db.as_service(tenant_id) as conn:
-            self._local.conn, self._local.tenant = conn, tenant_id
+            screened: set[str] = set()
+            everyone = set().union(*(guarded_identities(m) for m in messages))
+            if everyone and _allowed(conn, tenant_id, everyone):
+                screened = everyone
+            self._local.conn, self._local.tenant, self._local.screened = conn, tenant_id, screened
             try:
                 yield
             finally:
-                self._local.conn = self._local.tenant = None
+                self._local.conn = self._local.tenant = self._local.screened = None
+
+    def _screened(self) -> set[str] | None:
+        """The identities the open batch's transaction found allowed (None outside a batch)."""
+        screened: set[str] | None = getattr(self._local, "screened", None)
+        return screened
 
     @contextmanager
     def _unit(self, tenant_id: str) -> Iterator[psycopg.Connection[Any]]:
@@ -78,7 +108,7 @@ class PgIngestStore(IngestStore):
         if event.kind in (MessageKind.EDITED, MessageKind.REVOKED):
             return SavedMessage(stored=self._apply_to_target(tenant_id, instance_id, event))
         with self._unit(tenant_id) as conn:
-            if not ingest_allowed(conn, tenant_id, event):
+            if not ingest_allowed(conn, tenant_id, event, self._screened()):
                 _forget_pending_changes(conn, tenant_id, instance_id, event.provider_message_id)
                 return SavedMessage(stored=False)
             name = event.push_name if event.direction.value == "in" else None
@@ -163,7 +193,9 @@ class PgIngestStore(IngestStore):
                 )
             if cursor.rowcount > 0:
                 return True
-            if not _is_known(conn, tenant_id, instance_id, target) and ingest_allowed(conn, tenant_id, event):
+            if not _is_known(conn, tenant_id, instance_id, target) and ingest_allowed(
+                conn, tenant_id, event, self._screened()
+            ):
                 _park_change(conn, tenant_id, instance_id, event, target)
             return False
 
