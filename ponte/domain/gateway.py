@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from ponte.domain.events import AckStatus
+
 
 class SessionStatus(StrEnum):
     """One vocabulary for both providers' session states (stored in ``whatsapp_instances.status``)."""
@@ -45,6 +47,9 @@ class SentMessage(BaseModel):
 
     provider_message_id: str
     chat_jid: str | None = None
+    # the message's ack as the gateway answered it (usually pending: WhatsApp's server has not
+    # acknowledged it yet); the acks that follow arrive as webhooks
+    status: AckStatus | None = None
 
 
 class GatewayMessage(BaseModel):

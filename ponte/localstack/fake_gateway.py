@@ -60,8 +60,19 @@ class FakeSession:
 class FakeGateway:
     """``with FakeGateway() as gw:`` -- ``gw.url``, ``gw.evolution(name, key)``, ``gw.wppconnect(name)``."""
 
-    def __init__(self, *, wpp_secret_key: str | None = None, stall_seconds: float = 1.5) -> None:
+    def __init__(
+        self,
+        *,
+        wpp_secret_key: str | None = None,
+        stall_seconds: float = 1.5,
+        acks: bool = False,
+        ack_interval: float = 0.5,
+    ) -> None:
         self.wpp_secret_key = wpp_secret_key or secrets.token_urlsafe(16)
+        # after an accepted send, post the echo and the acks back (SERVER_ACK, DELIVERY_ACK, READ)
+        # as a phone that receives and reads it would: ``ack_interval`` seconds between steps
+        self.acks = acks
+        self.ack_interval = ack_interval
         self.alternate_wpp_secret_key: str | None = None
         self.token_epoch = 0  # bumping it revokes every issued token (as a server restart with new salts)
         self.stall_seconds = stall_seconds
@@ -109,7 +120,24 @@ class FakeGateway:
         if not session.webhook_url:
             return 0
         headers = {"x-ponte-webhook-secret": session.webhook_secret or ""}
-        return httpx.post(session.webhook_url, json=payload, headers=headers, timeout=10).status_code
+        try:
+            return httpx.post(session.webhook_url, json=payload, headers=headers, timeout=10).status_code
+        except httpx.HTTPError:  # the proxy is gone (the stack stops): a real gateway drops it too
+            return 0
+
+    def post_later(self, session: FakeSession, payloads: list[dict[str, Any]], *, first_now: bool = True) -> None:
+        """Post ``payloads`` in order from a thread, ``ack_interval`` apart (the first at once
+        unless ``first_now`` is False: WhatsApp's server acknowledges a moment after the send)."""
+        if not session.webhook_url or not payloads:
+            return
+
+        def run() -> None:
+            for i, payload in enumerate(payloads):
+                if i or not first_now:
+                    time.sleep(self.ack_interval)
+                self.post_webhook(session, payload)
+
+        threading.Thread(target=run, name="fake-gateway-webhooks", daemon=True).start()
 
     def qr_loop(self, session: FakeSession, n: int) -> list[int]:
         """What a looping gateway does: ``n`` QR webhooks, each with a new code, as fast as it can."""
@@ -275,12 +303,38 @@ def _evolution_op(session: FakeSession, op: str, body: Any, key: str) -> tuple[i
 
 
 def _echo(gw: FakeGateway, session: FakeSession, message: dict[str, Any]) -> None:
-    """Evolution sends API-sent messages back as ``send.message`` (Baileys emitOwnEvents off)."""
-    if not session.webhook_url:
+    """Evolution sends API-sent messages back as ``send.message`` (Baileys emitOwnEvents off), then
+    -- with ``acks`` -- the ``messages.upsert`` fromMe echo at SERVER_ACK and the ``messages.update``
+    acks, in the shapes of ``proxy/providers/evolution/fixtures``."""
+    envelope = {"instance": session.name, "date_time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "server_url": gw.url, "apikey": None}  # fmt: skip
+    payloads = [{"event": "send.message", "data": message, **envelope}]
+    if gw.acks:
+        key = message["key"]
+        payloads.append({"event": "messages.upsert", "data": {**message, "status": "SERVER_ACK"}, **envelope})
+        for status in ("DELIVERY_ACK", "READ"):
+            update = {"keyId": key["id"], "remoteJid": key["remoteJid"], "fromMe": True, "participant": None,
+                      "status": status, "instanceId": message["instanceId"],
+                      "messageId": secrets.token_hex(12)}  # fmt: skip
+            payloads.append({"event": "messages.update", "data": update, **envelope})
+    gw.post_later(session, payloads)
+
+
+def _wpp_acks(gw: FakeGateway, session: FakeSession, message: dict[str, Any]) -> None:
+    """WPPConnect reports a sent message's progress as ``onack`` (1 SENT, 2 RECEIVED, 3 READ);
+    ``onselfmessage`` is off by default on the server, so no echo of the message itself."""
+    if not gw.acks:
         return
-    payload = {"event": "send.message", "instance": session.name, "data": message,
-               "date_time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "server_url": gw.url, "apikey": None}  # fmt: skip
-    threading.Thread(target=gw.post_webhook, args=(session, payload), daemon=True).start()
+    phone = message["to"].split("@", 1)[0]
+    message_id = message["id"].split("_")[2]
+    ref = {"fromMe": True, "remote": message["to"], "id": message_id, "_serialized": message["id"]}
+    gw.post_later(
+        session,
+        [{"event": "onack", "session": session.name, "id": ref, "ack": ack, "t": int(time.time()),
+          "from": "5511940000000@c.us", "to": f"{phone}@c.us", "body": message["body"], "type": "chat"}
+         for ack in (1, 2, 3)],
+        first_now=False,
+    )  # fmt: skip
 
 
 # --- WPPConnect Server -------------------------------------------------------------------------
@@ -331,6 +385,8 @@ def _wppconnect(gw: FakeGateway, req: BaseHTTPRequestHandler, method: str, path:
         return early
     result = _wppconnect_op(session, op, body, match["arg"])
     _after(gw, fault)
+    if op == "send" and result[0] < 300:
+        _wpp_acks(gw, session, result[1]["response"][0])
     return result
 
 
@@ -351,7 +407,7 @@ def _wppconnect_op(session: FakeSession, op: str, body: Any, arg: str | None) ->
             return 400, {"response": None, "status": "Connected", "message": f"O número {phone} não existe."}
         message_id = f"3EB0{next(_ids):016X}"
         message = {"id": f"true_{phone}@c.us_{message_id}", "to": f"{phone}@c.us", "body": text,
-                   "fromMe": True, "t": int(time.time()), "ack": 1, "type": "chat"}  # fmt: skip
+                   "fromMe": True, "t": int(time.time()), "ack": 0, "type": "chat"}  # fmt: skip
         session.sent.append(message)
         return 201, {"status": "success", "response": [message], "mapper": "return"}
     if op == "status":

@@ -25,6 +25,9 @@ DEMO = Seeded(
     instance_id="00000000-0000-4000-8000-00000000d003",
     provider="evolution",
 )
+# an agent beside the owner, so that what RLS shows each role can be seen
+DEMO_AGENT_ID = "00000000-0000-4000-8000-00000000d0a7"
+DEMO_AGENT_EMAIL = "agente@loja-demo.local"
 
 
 def seed_tenant(
@@ -66,6 +69,9 @@ def seed_demo(conn: psycopg.Connection, webhook_secret: str) -> Seeded:
         instance_id=DEMO.instance_id,
         provider=DEMO.provider,
         webhook_secret=webhook_secret,
+    )
+    seed_tenant(
+        conn, tenant_id=DEMO.tenant_id, name="Loja Demo", user_id=DEMO_AGENT_ID, email=DEMO_AGENT_EMAIL, role="agent"
     )
     # the ERP's record of the demo payload's sender, typed the old 8-digit way: her first
     # message becomes a lead matched to it

@@ -36,8 +36,10 @@ from ponte.adapters.secrets import (
     put_secret,
 )
 from ponte.adapters.sqs import SqsAnalyzeQueue
+from ponte.adapters.tenant_keys import DEEPLINK_KEY, tenant_secret_name
 from ponte.localstack.http_log import RedactingRequestHandler
 from ponte.localstack.jwt_tokens import mint_token
+from ponte.localstack.local_gateway import LOCAL_GATEWAY_PREFIX, LocalGateway
 from ponte.localstack.pgcluster import PgCluster, free_port
 from ponte.localstack.poller import QueuePoller
 from ponte.localstack.realtime import RealtimeServer
@@ -66,6 +68,7 @@ class LocalSecrets:
     audit_hash_key: str
     worker_token: str
     demo_gateway_api_key: str
+    demo_deeplink_key: str
 
     @classmethod
     def load_or_create(cls, state_dir: Path) -> LocalSecrets:
@@ -78,6 +81,7 @@ class LocalSecrets:
             "audit_hash_key": 32,
             "worker_token": 32,
             "demo_gateway_api_key": 24,
+            "demo_deeplink_key": 32,
         }
         values = {name: known.get(name) or secrets.token_urlsafe(size) for name, size in sizes.items()}
         if values != known:
@@ -105,6 +109,11 @@ class LocalStack:
     overrides: dict[str, Any] = field(default_factory=dict)
     # start the inference worker (when its extra is installed and no worker_url is given)
     run_worker: bool = False
+    # start the fake WhatsApp gateway and wire the local instances to it
+    run_fake_gateway: bool = True
+    # seconds between the fake gateway's echo and acks of a send
+    ack_interval: float = 0.7
+    gateway: LocalGateway | None = field(default=None, init=False)
     worker: WorkerProcess | None = field(default=None, init=False)
     pg: PgCluster | None = field(default=None, init=False)
     moto: MotoServer | None = field(default=None, init=False)
@@ -181,6 +190,15 @@ class LocalStack:
             )
         )
         self._start_proxy()
+        if self.run_fake_gateway:
+            self.gateway = LocalGateway(
+                self.db,
+                self.secretsmanager,
+                self.state_dir,
+                self.proxy_url,
+                known={self.demo.instance_id: (self.secrets.demo_gateway_api_key, self.secrets.demo_webhook_secret)},
+                ack_interval=self.ack_interval,
+            ).start()
         for queue, handler in (
             (c.DEFAULT_INGEST_QUEUE, functions_app.ingest),
             (c.DEFAULT_INGEST_BULK_QUEUE, functions_app.ingest_bulk),
@@ -213,7 +231,13 @@ class LocalStack:
         assert self.moto is not None and self.demo is not None
         self.secretsmanager = secretsmanager_client(self.moto.url)
         put_secret(self.secretsmanager, APP_SECRET_NAME, self.secrets.app_secret())
-        gateway_name = f"ponte/local/gateway/{self.demo.instance_id}"
+        tenant_prefix = self.overrides.get("tenant_secret_prefix", c.DEFAULT_TENANT_SECRET_PREFIX)
+        put_secret(
+            self.secretsmanager,
+            tenant_secret_name(tenant_prefix, self.demo.tenant_id),
+            {DEEPLINK_KEY: self.secrets.demo_deeplink_key},
+        )
+        gateway_name = f"{LOCAL_GATEWAY_PREFIX}{self.demo.instance_id}"
         put_secret(self.secretsmanager, gateway_name, self.secrets.gateway_secret())
         import psycopg
 
@@ -293,6 +317,9 @@ class LocalStack:
         if self._schedule is not None:  # a sweep under way finishes before the services it uses stop
             self._schedule.join(timeout=30)
             self._schedule = None
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
         for poller in self._pollers:
             poller.stop()
         self._pollers.clear()

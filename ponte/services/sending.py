@@ -170,6 +170,11 @@ class SendService:
             if isinstance(exc, GatewayNotLoggedError):
                 self._store.set_instance_status(target.gateway.instance_id, target.gateway.tenant_id, "not_logged")
             raise _service_error(exc) from exc
+        except Exception:
+            # a bug or a dependency down before the gateway answered: the row says it failed (never
+            # a pending send that looks under way) and the error reaches the boundary as it is
+            self._store.mark(claims, record.id, OutboxStatus.FAILED, error_code="internal_error")
+            raise
         return SendResult(201, self._sent(claims, record, sent))
 
     def _reconcile(self, claims: Claims, target: SendTarget, record: OutboxRecord) -> OutboxRecord | None:

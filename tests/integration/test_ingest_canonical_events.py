@@ -181,9 +181,16 @@ def test_an_address_book_sync_never_creates_contacts(db: Database) -> None:
 def test_send_message_and_its_echo_are_stored_once_and_acks_only_move_forward(db: Database) -> None:
     sent = events_of("evolution", "send.message__text-pending-constructed__01")
     echo = events_of("evolution", "messages.upsert__fromMe-echo-of-send-message-constructed__01")
-    assert ingest(db, *sent, *echo) == [True, False]
+    assert ingest(db, *sent) == [True]
     (message,) = rows(db, "select provider_message_id, direction, status from public.messages")
     assert (message["direction"], message["status"]) == ("out", "pending")
+    # the fromMe echo at SERVER_ACK stores nothing new but moves the message to sent
+    assert ingest(db, *echo) == [False]
+    (message,) = rows(db, "select provider_message_id, direction, status from public.messages")
+    assert (message["direction"], message["status"]) == ("out", "sent")
+    # and the PENDING echo delivered again never moves it back
+    assert ingest(db, *sent) == [False]
+    assert rows(db, "select status from public.messages")[0]["status"] == "sent"
     # WHEN acks arrive out of order: read, then a late delivered
     read = events_of("evolution", "messages.update__read-v2-constructed__01")
     late = StatusEvent(

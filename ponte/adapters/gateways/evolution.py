@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from ponte.adapters.gateways.base import GatewayHttp, json_body
+from ponte.domain.events import AckStatus
 from ponte.domain.gateway import GatewayMessage, SentMessage, SessionInfo, SessionStatus
 from ponte.domain.timestamps import utc_from_timestamp
 from ponte.ports.gateway import (
@@ -70,6 +71,15 @@ def _session(body: Any) -> SessionInfo:
     return SessionInfo(status=SessionStatus.UNKNOWN)
 
 
+# what a sendText answer says of the message (Baileys' WAMessageStatus names)
+_SEND_STATUS = {
+    "PENDING": AckStatus.PENDING,
+    "SERVER_ACK": AckStatus.SENT,
+    "DELIVERY_ACK": AckStatus.DELIVERED,
+    "READ": AckStatus.READ,
+}
+
+
 class EvolutionGateway(Gateway):
     def __init__(self, http: GatewayHttp, *, instance: str, api_key: str) -> None:
         self._http = http
@@ -98,7 +108,10 @@ class EvolutionGateway(Gateway):
             # accepted (2xx) but no id: it may have been sent, so it is not a plain failure
             raise GatewayAmbiguousError("the gateway accepted the send without a message id")
         jid = key.get("remoteJid") if isinstance(key, dict) else None
-        return SentMessage(provider_message_id=message_id, chat_jid=jid if isinstance(jid, str) else None)
+        status = _SEND_STATUS.get(body.get("status")) if isinstance(body.get("status"), str) else None
+        return SentMessage(
+            provider_message_id=message_id, chat_jid=jid if isinstance(jid, str) else None, status=status
+        )
 
     def status(self) -> SessionInfo:
         try:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from ponte.adapters.gateways.base import GatewayHttp, json_body
+from ponte.domain.events import AckStatus
 from ponte.domain.gateway import GatewayMessage, SentMessage, SessionInfo, SessionStatus
 from ponte.ports.gateway import (
     Gateway,
@@ -95,6 +96,10 @@ def _session(body: Any) -> SessionInfo:
     return SessionInfo(status=status, provider_state=raw[:40])
 
 
+# what a send-message answer says of the message (AckType: 0 CLOCK, 1 SENT, 2 RECEIVED, 3 READ)
+_SEND_ACK = {0: AckStatus.PENDING, 1: AckStatus.SENT, 2: AckStatus.DELIVERED, 3: AckStatus.READ}
+
+
 class WppConnectGateway(Gateway):
     def __init__(
         self, http: GatewayHttp, *, base_url: str, session: str, secret_key: str, webhook_url: str | None = None
@@ -163,7 +168,12 @@ class WppConnectGateway(Gateway):
         if message_id is None:
             raise GatewayAmbiguousError("the gateway accepted the send without a message id")
         to_jid = first.get("to") if isinstance(first, dict) else None
-        return SentMessage(provider_message_id=message_id, chat_jid=to_jid if isinstance(to_jid, str) else None)
+        ack = first.get("ack") if isinstance(first, dict) else None
+        return SentMessage(
+            provider_message_id=message_id,
+            chat_jid=to_jid if isinstance(to_jid, str) else None,
+            status=_SEND_ACK.get(ack) if isinstance(ack, int) else None,
+        )
 
     def status(self) -> SessionInfo:
         return _session(self._call("GET", "/api/{session}/status-session", "status", idempotent=True))

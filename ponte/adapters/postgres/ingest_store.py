@@ -20,7 +20,7 @@ from ponte.adapters.postgres.outbox_echo import confirm_by_echo
 from ponte.domain.events import AckStatus, ContactsEvent, Direction, MessageEvent, MessageKind, StatusEvent
 from ponte.ports.store import IngestStore, SavedMessage
 
-__all__ = ["PgIngestStore", "resolve_contact"]
+__all__ = ["ACK_ADVANCES", "PgIngestStore", "apply_parked_status", "resolve_contact"]
 
 # Acks only move forward; an error or a delete always applies, and nothing follows a delete.
 _STATUS_ORDER = [
@@ -30,6 +30,15 @@ _STATUS_ORDER = [
     AckStatus.READ.value,
     AckStatus.PLAYED.value,
 ]
+# ``insert into public.messages ... on conflict do update ... where`` this: a message stored again
+# (the gateway's echo of a send, an echo at a later ack) moves its ack forward, never back,
+# and never out of an error or a deletion
+ACK_ADVANCES = (
+    "excluded.status is not null and public.messages.direction = 'out'"
+    " and public.messages.status is distinct from 'deleted' and public.messages.status is distinct from 'error'"
+    " and coalesce(array_position(array['" + "','".join(_STATUS_ORDER) + "'], public.messages.status), 0)"
+    " < coalesce(array_position(array['" + "','".join(_STATUS_ORDER) + "'], excluded.status), 0)"
+)
 
 
 def guarded_identities(event: MessageEvent) -> set[str]:
@@ -128,8 +137,9 @@ class PgIngestStore(IngestStore):
                 " provider_message_id, direction, kind, body, media, quoted_message_id, occurred_at,"
                 " target_message_id, status, status_at)"
                 " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " on conflict (tenant_id, instance_id, chat_key, provider_message_id, direction) do nothing"
-                " returning id",
+                " on conflict (tenant_id, instance_id, chat_key, provider_message_id, direction) do update"
+                f" set status = excluded.status, status_at = excluded.status_at where {ACK_ADVANCES}"
+                " returning id, (xmax = 0) as inserted",
                 (
                     tenant_id,
                     instance_id,
@@ -149,6 +159,8 @@ class PgIngestStore(IngestStore):
                 ),
             ).fetchone()
             inbound = event.direction is Direction.INBOUND
+            if inserted is not None and not inserted["inserted"]:  # known: only its ack moved on
+                return SavedMessage(stored=False, message_id=str(inserted["id"]))
             if inserted is None:
                 pending = (
                     _unanalysed(conn, tenant_id, instance_id, chat_key, event) if inbound and _is_text(event) else None
@@ -202,25 +214,7 @@ class PgIngestStore(IngestStore):
     def save_status(self, tenant_id: str, instance_id: str, event: StatusEvent) -> bool:
         direction = None if event.from_me is None else ("out" if event.from_me else "in")
         with self._unit(tenant_id) as conn:
-            cursor = conn.execute(
-                "update public.messages set status = %(new)s, status_at = coalesce(%(at)s, now())"
-                " where tenant_id = %(tenant)s and instance_id = %(instance)s and provider_message_id = %(id)s"
-                " and (%(direction)s::text is null or direction = %(direction)s::text)"
-                " and status is distinct from 'deleted'"
-                " and (%(new)s in ('deleted', 'error')"
-                "  or coalesce(array_position(%(order)s::text[], status), 0)"
-                "   < array_position(%(order)s::text[], %(new)s))",
-                {
-                    "new": event.status.value,
-                    "at": event.occurred_at,
-                    "tenant": tenant_id,
-                    "instance": instance_id,
-                    "id": event.provider_message_id,
-                    "direction": direction,
-                    "order": _STATUS_ORDER,
-                },
-            )
-            if cursor.rowcount > 0:
+            if self._advance_status(conn, tenant_id, instance_id, event, direction):
                 return True
             if not _is_known(conn, tenant_id, instance_id, event.provider_message_id):
                 # the ack overtook its message: kept until the message is stored
@@ -233,7 +227,32 @@ class PgIngestStore(IngestStore):
                     status=event.status,
                     at=event.occurred_at,
                 )
-            return False
+                return False
+            # known now: it may have been committed (by the proxy's send) since the update looked
+            return self._advance_status(conn, tenant_id, instance_id, event, direction)
+
+    def _advance_status(
+        self, conn: psycopg.Connection[Any], tenant_id: str, instance_id: str, event: StatusEvent, direction: str | None
+    ) -> bool:
+        cursor = conn.execute(
+            "update public.messages set status = %(new)s, status_at = coalesce(%(at)s, now())"
+            " where tenant_id = %(tenant)s and instance_id = %(instance)s and provider_message_id = %(id)s"
+            " and (%(direction)s::text is null or direction = %(direction)s::text)"
+            " and status is distinct from 'deleted'"
+            " and (%(new)s in ('deleted', 'error')"
+            "  or coalesce(array_position(%(order)s::text[], status), 0)"
+            "   < array_position(%(order)s::text[], %(new)s))",
+            {
+                "new": event.status.value,
+                "at": event.occurred_at,
+                "tenant": tenant_id,
+                "instance": instance_id,
+                "id": event.provider_message_id,
+                "direction": direction,
+                "order": _STATUS_ORDER,
+            },
+        )
+        return cursor.rowcount > 0
 
     def expire_pending(self, max_age: timedelta) -> dict[str, int]:
         with self._db.as_service(None) as conn:
@@ -337,16 +356,38 @@ def _apply_pending_status(
     conn: psycopg.Connection[Any], tenant_id: str, instance_id: str, message_id: str, event: MessageEvent
 ) -> None:
     """Acks that arrived before this message: the furthest one applies (a deletion above all)."""
+    apply_parked_status(
+        conn,
+        tenant_id,
+        instance_id,
+        message_id,
+        provider_message_id=event.provider_message_id,
+        direction=event.direction.value,
+        current=event.status.value if event.status else None,
+    )
+
+
+def apply_parked_status(
+    conn: psycopg.Connection[Any],
+    tenant_id: str,
+    instance_id: str,
+    message_id: str,
+    *,
+    provider_message_id: str,
+    direction: str,
+    current: str | None,
+) -> None:
+    """The acks parked for a message just stored (``current``: the status it was stored with) --
+    by ingest, or by the proxy's send when the gateway's first ack overtook its answer."""
     parked = conn.execute(
         "delete from private.pending_message_status"
         " where tenant_id = %s and instance_id = %s and provider_message_id = %s"
         " and (direction is null or direction = %s) returning status, status_at",
-        (tenant_id, instance_id, event.provider_message_id, event.direction.value),
+        (tenant_id, instance_id, provider_message_id, direction),
     ).fetchall()
     if not parked:
         return
     rank = {status: i for i, status in enumerate([AckStatus.ERROR.value, *_STATUS_ORDER, AckStatus.DELETED.value])}
-    current = event.status.value if event.status else None
     best = max(parked, key=lambda row: rank.get(row["status"], -1))
     if current is not None and rank.get(best["status"], -1) <= rank.get(current, -1):
         return

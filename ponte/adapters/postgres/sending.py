@@ -10,8 +10,9 @@ import psycopg
 
 from ponte.adapters.postgres.db import Database, retry_transaction
 from ponte.adapters.postgres.feedback import PgFeedbackStore
-from ponte.adapters.postgres.ingest_store import resolve_contact
+from ponte.adapters.postgres.ingest_store import ACK_ADVANCES, apply_parked_status, resolve_contact
 from ponte.adapters.postgres.outbox_echo import ECHO_SLACK
+from ponte.domain.events import AckStatus
 from ponte.domain.feedback import SuggestionOutcome
 from ponte.domain.gateway import SentMessage
 from ponte.domain.identity import identity_from_jid
@@ -147,7 +148,23 @@ class PgSendStore(SendStore):
 
     def complete(self, claims: Claims, record: OutboxRecord, sent: SentMessage, occurred_at: datetime) -> OutboxRecord:
         # races the ingest of the gateway's echo (same contact, conversation and message rows)
-        return retry_transaction(lambda: self._complete(claims, record, sent, occurred_at))
+        done = retry_transaction(lambda: self._complete(claims, record, sent, occurred_at))
+        if done.message_id and done.provider_message_id:
+            # an ack that overtook the gateway's answer waited for the message: it applies now
+            # (acks arriving from now on find the message)
+            with self._db.as_service(done.tenant_id) as conn:
+                row = conn.execute("select status from public.messages where id = %s", (done.message_id,)).fetchone()
+                if row is not None:
+                    apply_parked_status(
+                        conn,
+                        done.tenant_id,
+                        done.instance_id,
+                        done.message_id,
+                        provider_message_id=done.provider_message_id,
+                        direction="out",
+                        current=row["status"],
+                    )
+        return done
 
     def _complete(self, claims: Claims, record: OutboxRecord, sent: SentMessage, occurred_at: datetime) -> OutboxRecord:
         with self._db.as_user(claims) as conn:
@@ -155,8 +172,9 @@ class PgSendStore(SendStore):
             message = conn.execute(
                 "insert into public.messages (tenant_id, instance_id, conversation_id, contact_id, chat_key,"
                 " provider_message_id, direction, kind, body, status, occurred_at)"
-                " values (%s, %s, %s, %s, %s, %s, 'out', 'text', %s, 'sent', %s)"
-                " on conflict (tenant_id, instance_id, chat_key, provider_message_id, direction) do nothing"
+                " values (%s, %s, %s, %s, %s, %s, 'out', 'text', %s, %s, %s)"
+                " on conflict (tenant_id, instance_id, chat_key, provider_message_id, direction) do update"
+                f" set status = excluded.status, status_at = now() where {ACK_ADVANCES}"
                 " returning id::text as id",
                 (
                     record.tenant_id,
@@ -166,10 +184,11 @@ class PgSendStore(SendStore):
                     chat_key,
                     sent.provider_message_id,
                     record.body,
+                    (sent.status or AckStatus.PENDING).value,
                     occurred_at,
                 ),
             ).fetchone()
-            if message is None:  # the echo webhook stored it first
+            if message is None:  # the echo webhook stored it first (with an ack as far or further)
                 message = conn.execute(
                     "select id::text as id from public.messages where tenant_id = %s and instance_id = %s"
                     " and chat_key = %s and provider_message_id = %s and direction = 'out'",
