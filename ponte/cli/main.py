@@ -7,7 +7,20 @@ import importlib
 import sys
 
 # Each subcommand is a module of this package with ``register(subparsers)``.
-COMMANDS = ("up", "replay", "migrate", "conformance", "quarantine", "bench", "purge", "contract", "eval", "fuzz")
+COMMANDS = (
+    "up",
+    "replay",
+    "migrate",
+    "conformance",
+    "quarantine",
+    "bench",
+    "purge",
+    "contract",
+    "eval",
+    "fuzz",
+    "token",
+    "deeplink",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

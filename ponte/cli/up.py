@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ponte.cli.replay import ReplayTarget, payload_files, replay
+from ponte.domain.realtime import tenant_admin_topic, tenant_topic
+from ponte.localstack.seed import DEMO_AGENT_EMAIL
 from ponte.localstack.stack import DEFAULT_STATE_DIR, LocalStack
 
 DEMO_PAYLOADS = Path(__file__).resolve().parents[1] / "localstack" / "demo"
@@ -52,7 +54,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"  realtime      {stack.realtime.websocket_url}")
         print(f"                supabase-js: createClient('{stack.supabase_url}', <anon key>)")
         print(f"  anon key      {stack.anon_key()}")
-        print(f"  demo user JWT {stack.demo_token()}")
+        assert stack.demo is not None
+        print(f"  demo tenant   {stack.demo.tenant_id} (Loja Demo)")
+        tenant = stack.demo.tenant_id
+        print(f"  topics        {tenant_topic(tenant)}  (admins also {tenant_admin_topic(tenant)})")
+        print(f"  owner         {stack.demo.user_email}")
+        print(f"  agent         {DEMO_AGENT_EMAIL}")
+        print(f"  owner JWT     {stack.demo_token(ttl_seconds=8 * 3600)}")
+        print(f"                8 h; another: ponte token [--role agent] [--ttl 2d] --state-dir {args.state_dir}")
+        print(f"  deep link     ponte deeplink --phone '+55 11 98765-4321' --state-dir {args.state_dir}")
         if args.demo:
             run_demo(stack)
         if not args.exit:

@@ -37,6 +37,7 @@ from ponte.adapters.secrets import (
 )
 from ponte.adapters.sqs import SqsAnalyzeQueue
 from ponte.adapters.tenant_keys import DEEPLINK_KEY, tenant_secret_name
+from ponte.domain.realtime import tenant_admin_topic, tenant_topic
 from ponte.localstack.http_log import RedactingRequestHandler
 from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.local_gateway import LOCAL_GATEWAY_PREFIX, LocalGateway
@@ -307,6 +308,9 @@ class LocalStack:
             "supabase_url": self.supabase_url,
             "realtime_url": self.realtime.websocket_url if self.realtime else None,
             "anon_key": self.anon_key(),
+            "worker_url": self.worker.url if self.worker else None,
+            "gateway_url": self.gateway.url if self.gateway else None,
+            "topics": {"tenant": tenant_topic(self.demo.tenant_id), "admin": tenant_admin_topic(self.demo.tenant_id)},
             "demo": self.demo.__dict__,
         }
         path = self.state_dir / "stack.json"
