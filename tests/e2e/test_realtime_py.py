@@ -111,10 +111,14 @@ def test_admin_topic_is_for_owners_and_admins(stack: LocalStack) -> None:
             assert refused.state_names()[0] == "CHANNEL_ERROR"
             # WHEN the instance's status changes
             with psycopg.connect(stack.dsn) as conn:
+                row = conn.execute(
+                    "select status from public.whatsapp_instances where id = %s", (demo.instance_id,)
+                ).fetchone()
+                assert row is not None and row[0] != "open"
                 conn.execute("update public.whatsapp_instances set status = 'open' where id = %s", (demo.instance_id,))
             await admin_feed.wait_for(lambda r: "instance_status_changed" in events_of(r))
             status = admin_feed.broadcasts[0]["payload"]
-            assert (status["status"], status["previous_status"]) == ("open", "unknown")
+            assert (status["status"], status["previous_status"]) == ("open", row[0])
         finally:
             await owner.close()
             await member.close()
