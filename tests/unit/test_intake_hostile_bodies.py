@@ -171,3 +171,14 @@ def test_clean_escapes_never_breaks_valid_json(raw: bytes) -> None:
         return  # orjson is stricter (e.g. about big numbers): refused, never raised past us
     assert json.dumps(before, ensure_ascii=True).count('"') == json.dumps(after, ensure_ascii=True).count('"')
     assert clean_escapes(raw).count(b'"') == raw.count(b'"')
+
+
+@pytest.mark.parametrize("kind", [[], {}, [0], False, None, 1.5])
+def test_a_protocol_message_of_an_odd_type_is_not_a_message_and_not_a_crash(kind: object) -> None:
+    payload = json.loads(text_body())
+    payload["data"]["message"] = {"protocolMessage": {"type": kind, "key": {"id": "X"}}}
+    service, queue, diagnostics = make()
+    response = service.handle(request(json.dumps(payload).encode()))
+    assert response.status_code < 500 and response.body.get("code") != "normalizer_error", response.body
+    assert all(getattr(e.event, "kind", None) != "revoked" for e in queue.published)
+    assert len(diagnostics.entries) == 1

@@ -193,6 +193,8 @@ def _interactive(fields: Fields, key: str, body: dict[str, Any]) -> None:
 
 def _protocol(fields: Fields, body: dict[str, Any], depth: int) -> int | bool | None:
     kind = body.get("type")
+    if isinstance(kind, bool) or not isinstance(kind, str | int):  # a list is unhashable; false == 0 (revoke)
+        return False
     if kind in _REVOKE:
         fields["kind"], fields["target_message_id"] = MessageKind.REVOKED, text(obj(body.get("key")).get("id"))
         return True
