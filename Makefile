@@ -46,8 +46,9 @@ $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 
 venv: $(STAMP) $(JS_STAMP)
 
-# Starts the local stack, posts demo gateway payloads and prints the resulting inbox; Ctrl-C stops it.
-demo: $(STAMP)
+# Starts the local stack, posts demo webhooks and prints the resulting inbox; Ctrl-C stops it.
+# supabase-js (tests/js, npm ci) comes too: the README's `node tests/js/watch_inbox.mjs` uses it.
+demo: $(STAMP) $(JS_STAMP)
 	$(BIN)/ponte up --demo
 
 up: $(STAMP)

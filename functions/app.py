@@ -21,7 +21,7 @@ from ponte.domain.envelope import IngestEnvelope, decode_envelopes
 from ponte.domain.hidden import PurgeRequest, SweepResult
 from ponte.services.privacy import PrivacyService
 
-app = Chalice(app_name="ponte-functions")
+app = Chalice(app_name="ponte-functions", configure_logs=False)  # Powertools logs under this name
 logger = make_logger("ponte-functions")
 
 INGEST_QUEUE = os.environ.get(c.INGEST_QUEUE_NAME_ENV, c.DEFAULT_INGEST_QUEUE)

@@ -40,7 +40,7 @@ from proxy.responses import (
 from proxy.routes.inbox import inbox_routes
 from proxy.runtime import container
 
-app = Chalice(app_name="ponte-proxy")
+app = Chalice(app_name="ponte-proxy", configure_logs=False)  # Powertools logs under this name
 
 app.register_blueprint(inbox_routes)
 

@@ -92,8 +92,12 @@ class FakeGateway:
         self._thread.start()
         return self
 
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
-        self._server.shutdown()
+        if self.alive():  # shutdown() waits for serve_forever, which a dead thread never answers
+            self._server.shutdown()
         self._server.server_close()
 
     def __enter__(self) -> FakeGateway:

@@ -12,7 +12,6 @@ demo's, whose hash is replaced once) are kept in ``<state dir>/local-gateways.js
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -23,9 +22,8 @@ from ponte.adapters.gateways.factory import ALTERNATE_API_KEY
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.secrets import GATEWAY_API_KEY, WEBHOOK_SECRET, put_secret
 from ponte.localstack.fake_gateway import FakeGateway
+from ponte.localstack.log import logger
 from ponte.services.intake import hash_secret
-
-logger = logging.getLogger(__name__)
 
 LOCAL_GATEWAY_PREFIX = "ponte/local/gateway/"
 WIRING_INTERVAL_SECONDS = 2.0
@@ -64,11 +62,16 @@ class LocalGateway:
         self.fake.stop()
 
     def _watch(self) -> None:
+        failing = False
         while not self._stop.wait(WIRING_INTERVAL_SECONDS):
             try:
                 self.wire(again=False)
             except Exception:  # the database is restarting or stopping: the next pass tries again
-                logger.warning("wiring local instances to the fake gateway failed", exc_info=True)
+                if not failing:  # once per outage
+                    logger.warning("wiring local instances to the fake gateway failed", exc_info=True)
+                failing = True
+            else:
+                failing = False
 
     def _credentials_file(self) -> Path:
         return self.state_dir / "local-gateways.json"

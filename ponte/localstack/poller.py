@@ -7,14 +7,13 @@ visibility timeout, and SQS moves them to the DLQ after maxReceiveCount.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from chalice.local import LambdaContext
 
-logger = logging.getLogger(__name__)
+from ponte.localstack.log import logger
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -98,13 +97,28 @@ class QueuePoller:
         self._thread.start()
         return self
 
+    @property
+    def function_name(self) -> str:
+        return self._function_name
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def _run(self) -> None:
+        failing = False
         while not self._stop.is_set():
             try:
                 self.poll_once()
             except Exception:  # keep polling; the queue keeps what was not deleted
-                logger.exception("poller %s", self._function_name)
+                # once per outage, not once a second: the endpoint may be down for a while
+                if not failing:
+                    logger.warning("poller %s: SQS failed, retrying every second", self._function_name, exc_info=True)
+                failing = True
                 self._stop.wait(1.0)
+                continue
+            if failing:
+                logger.warning("poller %s: SQS answers again", self._function_name)
+            failing = False
 
     def stop(self) -> None:
         self._stop.set()

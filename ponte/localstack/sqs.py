@@ -15,6 +15,7 @@ import httpx
 from ponte import constants as c
 from ponte.localstack.exceptions import LocalStackError
 from ponte.localstack.pgcluster import free_port
+from ponte.localstack.process import ChildProcess
 
 LOCAL_REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
@@ -68,7 +69,7 @@ def create_queues(
 
 
 @dataclass
-class MotoServer:
+class MotoServer(ChildProcess):
     port: int = 0
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 

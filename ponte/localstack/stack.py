@@ -38,9 +38,10 @@ from ponte.adapters.secrets import (
 from ponte.adapters.sqs import SqsAnalyzeQueue
 from ponte.adapters.tenant_keys import DEEPLINK_KEY, tenant_secret_name
 from ponte.domain.realtime import tenant_admin_topic, tenant_topic
-from ponte.localstack.http_log import RedactingRequestHandler
+from ponte.localstack.http_log import request_handler
 from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.local_gateway import LOCAL_GATEWAY_PREFIX, LocalGateway
+from ponte.localstack.log import logger
 from ponte.localstack.pgcluster import PgCluster, free_port
 from ponte.localstack.poller import QueuePoller
 from ponte.localstack.realtime import RealtimeServer
@@ -53,6 +54,7 @@ from ponte.localstack.sqs import (
     secretsmanager_client,
     sqs_client,
 )
+from ponte.localstack.supervisor import Child, Supervisor
 from ponte.localstack.worker import WorkerProcess, worker_installed
 from ponte.settings import Settings
 from ponte.wiring import ingest_queue
@@ -114,6 +116,11 @@ class LocalStack:
     run_fake_gateway: bool = True
     # seconds between the fake gateway's echo and acks of a send
     ack_interval: float = 0.7
+    # the proxy's request lines on stderr (``ponte up --verbose``)
+    verbose: bool = False
+    # restart a child that dies (moto, the worker, realtime, the pollers, the fake gateway, the proxy)
+    supervise: bool = True
+    supervisor: Supervisor | None = field(default=None, init=False)
     gateway: LocalGateway | None = field(default=None, init=False)
     worker: WorkerProcess | None = field(default=None, init=False)
     pg: PgCluster | None = field(default=None, init=False)
@@ -124,6 +131,7 @@ class LocalStack:
     started_in: float = field(default=0.0, init=False)
     realtime: RealtimeServer | None = field(default=None, init=False)
     _server: LocalDevServer | None = field(default=None, init=False)
+    _proxy_thread: threading.Thread | None = field(default=None, init=False)
     _pollers: list[QueuePoller] = field(default_factory=list, init=False)
     _schedule_stop: threading.Event = field(default_factory=threading.Event, init=False)
     _schedule: threading.Thread | None = field(default=None, init=False)
@@ -216,9 +224,46 @@ class LocalStack:
             )
         self._schedule = threading.Thread(target=self._run_schedule, name="purge-schedule", daemon=True)
         self._schedule.start()
+        if self.supervise:
+            self.supervisor = Supervisor(self._children(), logger).start()
         self.started_in = time.monotonic() - started
         self._write_state()
         return self
+
+    def _children(self) -> list[Child]:
+        """What the supervisor watches, each with how to bring it back."""
+        assert self.moto is not None
+        children = [Child("moto (SQS, Secrets Manager)", self.moto.alive, self._restart_moto, self.moto.exit_reason)]
+        if self.worker is not None:
+            children.append(Child("inference worker", self.worker.alive, self.worker.start, self.worker.exit_reason))
+        children.append(Child("realtime server", self._realtime_alive, self._restart_realtime))
+        children.append(Child("proxy HTTP server", self._proxy_alive, self._serve_proxy))
+        if self.gateway is not None:
+            children.append(Child("fake gateway", self.gateway.fake.alive, self.gateway.fake.start))
+        children += [Child(f"{p.function_name} poller", p.alive, p.start) for p in self._pollers]
+        return children
+
+    def _realtime_alive(self) -> bool:
+        return self.realtime is not None and self.realtime.alive()
+
+    def _proxy_alive(self) -> bool:
+        return self._proxy_thread is not None and self._proxy_thread.is_alive()
+
+    def _restart_moto(self) -> None:
+        """moto keeps everything in memory: its queues and secrets are made again (on the same port)."""
+        assert self.moto is not None
+        self.moto.start()
+        create_queues(self.sqs)
+        self._put_secrets()
+        if self.gateway is not None:
+            self.gateway.wire(again=True)
+
+    def _restart_realtime(self) -> None:
+        if self.realtime is not None:
+            self.realtime.stop()
+        self.realtime = RealtimeServer(
+            self.dsn, self.secrets.jwt_secret, host=self.host, port=self.realtime_port
+        ).start()
 
     def _start_worker(self) -> None:
         if not self.run_worker or "worker_url" in self.overrides or not worker_installed():
@@ -271,9 +316,14 @@ class LocalStack:
             CustomLocalChalice.__bases__ = (LocalChalice, proxy_app.app.__class__)
             proxy_app.app.__class__ = CustomLocalChalice
         self._server = LocalDevServer(
-            proxy_app.app, Config(), self.host, self.proxy_port, handler_cls=RedactingRequestHandler
+            proxy_app.app, Config(), self.host, self.proxy_port, handler_cls=request_handler(verbose=self.verbose)
         )
-        threading.Thread(target=self._server.server.serve_forever, name="proxy-http", daemon=True).start()
+        self._serve_proxy()
+
+    def _serve_proxy(self) -> None:
+        assert self._server is not None
+        self._proxy_thread = threading.Thread(target=self._server.server.serve_forever, name="proxy-http", daemon=True)
+        self._proxy_thread.start()
 
     def demo_token(self, ttl_seconds: int = 3600) -> str:
         assert self.demo is not None
@@ -302,6 +352,8 @@ class LocalStack:
         assert self.demo is not None
         state: dict[str, Any] = {
             "proxy_url": self.proxy_url,
+            "tenant_id": self.demo.tenant_id,
+            "instance_id": self.demo.instance_id,
             "webhook_url": self.webhook_url(),
             "database_url": self.dsn,
             "sqs_endpoint": self.moto.url if self.moto else None,
@@ -317,6 +369,9 @@ class LocalStack:
         path.write_text(json.dumps(state, indent=2))
 
     def stop(self) -> None:
+        if self.supervisor is not None:  # nothing is restarted while the stack stops
+            self.supervisor.stop()
+            self.supervisor = None
         self._schedule_stop.set()
         if self._schedule is not None:  # a sweep under way finishes before the services it uses stop
             self._schedule.join(timeout=30)

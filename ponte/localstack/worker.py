@@ -19,6 +19,7 @@ import httpx
 
 from ponte.localstack.exceptions import LocalStackError
 from ponte.localstack.pgcluster import free_port
+from ponte.localstack.process import ChildProcess
 
 
 def worker_installed() -> bool:
@@ -29,7 +30,7 @@ def worker_installed() -> bool:
 
 
 @dataclass
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     token: str
     log_file: Path
     port: int = 0

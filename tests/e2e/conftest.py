@@ -21,10 +21,21 @@ def stack_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def stack(db_dsn: str, tmp_path: Path, stack_overrides: dict[str, Any]) -> Iterator[LocalStack]:
+def stack_verbose() -> bool:
+    """The proxy's request lines logged (``@pytest.mark.parametrize("stack_verbose", [True])``)."""
+    return False
+
+
+@pytest.fixture
+def stack(db_dsn: str, tmp_path: Path, stack_overrides: dict[str, Any], stack_verbose: bool) -> Iterator[LocalStack]:
     """The local stack on loopback, over a fresh database."""
     s = LocalStack(
-        state_dir=tmp_path / "state", database_url=db_dsn, proxy_port=0, keep_data=False, overrides=stack_overrides
+        state_dir=tmp_path / "state",
+        database_url=db_dsn,
+        proxy_port=0,
+        keep_data=False,
+        overrides=stack_overrides,
+        verbose=stack_verbose,
     ).start()
     with psycopg.connect(db_dsn) as conn:
         seed_tenant(conn, tenant_id=OTHER_TENANT, name="Outra Loja", user_id=OTHER_USER, email="b@outra.local")

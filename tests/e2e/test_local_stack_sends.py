@@ -142,6 +142,33 @@ def test_an_instance_created_while_the_stack_runs_is_wired_and_sends(stack: Loca
     assert broadcast_statuses(stack, message_id) == ["pending", "sent", "delivered", "read"]
 
 
+def test_a_deep_link_is_created_resolved_sent_and_lands_in_the_inbox(stack: LocalStack) -> None:
+    assert stack.demo is not None
+    # GIVEN a marketing page's link, signed with the demo tenant's local key
+    link = {"tenant_id": stack.demo.tenant_id, "phone": "(11) 98765-0044", "text": "Quero saber do meu pedido"}
+    created = call(stack, "POST", "/deeplinks", json=link)
+    assert created.status_code == 201, created.text
+    # WHEN the agent opens it: a signed, virtual conversation on the demo's one instance
+    resolved = call(stack, "GET", f"/deeplinks/resolve?{created.json()['query']}", user=DEMO_AGENT_ID)
+    assert resolved.status_code == 200, resolved.text
+    body = resolved.json()
+    assert body["signed"] is True and body["conversation"]["virtual"] is True
+    assert body["conversation"]["instance_id"] == stack.demo.instance_id
+    # AND sends the first message where the link says
+    send = {**body["send"]["body"], "instance_id": body["conversation"]["instance_id"]}
+    send |= {"text": body["prefilled_text"], "idempotency_key": "deeplink-local-01"}
+    response = call(stack, body["send"]["method"], body["send"]["path"], user=DEMO_AGENT_ID, json=send)
+    assert response.status_code == 201, response.text
+    conversation = response.json()["conversation_id"]
+    # THEN the conversation is in the agent's inbox with the message sent, and the link now opens it
+    items = call(stack, "GET", "/conversations", user=DEMO_AGENT_ID).json()["items"]
+    [item] = [i for i in items if i["id"] == conversation]
+    assert item["contact"]["phone"] == "+5511987650044"
+    assert item["last_message"]["direction"] == "out" and item["last_message"]["preview"] == link["text"]
+    again = call(stack, "GET", f"/deeplinks/resolve?{created.json()['query']}", user=DEMO_AGENT_ID).json()
+    assert again["conversation"]["id"] == conversation and again["conversation"]["virtual"] is False
+
+
 def test_a_send_refused_before_the_gateway_accepted_it_is_failed_with_its_code(stack: LocalStack) -> None:
     # GIVEN the demo session logged out on the fake gateway
     assert stack.gateway is not None and stack.demo is not None

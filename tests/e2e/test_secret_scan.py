@@ -16,6 +16,7 @@ from tests.e2e.test_privacy_api import Api, hide_flow
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.parametrize("stack_verbose", [True])  # the request lines too, where a path carries a secret
 def test_no_secret_in_any_response_or_log_line(
     stack: LocalStack, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -89,6 +89,9 @@ class RealtimeServer:
             raise LocalStackError(f"the realtime server failed to start: {self._error}") from self._error
         return self
 
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         if self._loop is not None and self._stopping is not None:
             self._loop.call_soon_threadsafe(self._stopping.set)
