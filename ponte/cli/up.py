@@ -127,7 +127,8 @@ def run_demo(stack: LocalStack) -> None:
             response = client.post(url, json=body, headers={SECRET_HEADER: stack.secrets.demo_webhook_secret})
             outcome = response.json().get("outcome") if response.is_success else response.text[:120]
             print(f"  {body['data']['pushName']}: HTTP {response.status_code} {outcome}")
-        page = wait_for_inbox(client, stack.proxy_url, token, len(payloads))
+        oldest = datetime.fromtimestamp(min(b["data"]["messageTimestamp"] for b in payloads), UTC)
+        page = wait_for_inbox(client, stack.proxy_url, token, oldest, len(payloads))
     print(f"\nGET /conversations as {stack.demo.user_email}: {len(page)} conversation(s), newest activity first")
     now = datetime.now(UTC)
     for item in page:
@@ -142,15 +143,16 @@ def run_demo(stack: LocalStack) -> None:
     print_leads_and_analyses(stack)
 
 
-def wait_for_inbox(client: httpx.Client, proxy_url: str, token: str, expected: int) -> list[dict[str, Any]]:
-    """The inbox once every demo conversation has its fresh message analysed (or after 30 s)."""
+def wait_for_inbox(
+    client: httpx.Client, proxy_url: str, token: str, since: datetime, expected: int
+) -> list[dict[str, Any]]:
+    """The inbox once ``expected`` conversations active ``since`` are analysed (or after 30 s)."""
     deadline = time.monotonic() + 30
-    since = datetime.now(UTC) - timedelta(hours=3)
     items: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         response = client.get(f"{proxy_url}/conversations", headers={"Authorization": f"Bearer {token}"})
         items = response.json()["items"] if response.is_success else []
-        fresh = [i for i in items if datetime.fromisoformat(i["last_activity_at"]) > since and i["analysis"]]
+        fresh = [i for i in items if datetime.fromisoformat(i["last_activity_at"]) >= since and i["analysis"]]
         if len(fresh) >= expected:
             break
         time.sleep(0.3)
