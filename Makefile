@@ -9,8 +9,13 @@ PIP := $(BIN)/python -m pip
 # Node tools of the tests and the contract generator (supabase-js, json-schema-to-typescript).
 JS_DIR := tests/js
 JS_STAMP := $(JS_DIR)/node_modules/.package-lock.json
+# The reference web inbox (TypeScript against frontend_contract/types, bundled by esbuild).
+INBOX_DIR := frontend_contract/reference_inbox
+INBOX_STAMP := $(INBOX_DIR)/node_modules/.package-lock.json
+INBOX_BUILD := $(INBOX_DIR)/dist/app.js
+INBOX_SOURCES := $(wildcard $(INBOX_DIR)/src/*.ts $(INBOX_DIR)/src/*/*.ts $(INBOX_DIR)/public/*)
 
-.PHONY: demo up test lint typecheck contract pytest clean pgtap cdk-synth venv wheelhouse
+.PHONY: demo up test lint typecheck contract pytest clean pgtap chromium inbox cdk-synth venv wheelhouse
 
 # pgTAP (the RLS matrix) must match the major version of the PostgreSQL binaries the tests run.
 PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
@@ -46,12 +51,23 @@ $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 
 venv: $(STAMP) $(JS_STAMP)
 
+$(INBOX_STAMP): $(INBOX_DIR)/package.json $(INBOX_DIR)/package-lock.json
+	cd $(INBOX_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+# `tsc --noEmit` first: a page that no longer compiles against the generated contract fails the build
+# (and so `make test`); then esbuild bundles it into $(INBOX_DIR)/dist, which `ponte up` serves.
+$(INBOX_BUILD): $(INBOX_STAMP) $(INBOX_SOURCES) $(INBOX_DIR)/tsconfig.json $(INBOX_DIR)/build.mjs \
+		frontend_contract/types/index.d.ts
+	cd $(INBOX_DIR) && npm run --silent build
+
+inbox: $(INBOX_BUILD)
+
 # Starts the local stack, posts demo webhooks and prints the resulting inbox; Ctrl-C stops it.
 # supabase-js (tests/js, npm ci) comes too: the README's `node tests/js/watch_inbox.mjs` uses it.
-demo: $(STAMP) $(JS_STAMP)
+demo: $(STAMP) $(JS_STAMP) $(INBOX_BUILD)
 	$(BIN)/ponte up --demo
 
-up: $(STAMP)
+up: $(STAMP) $(INBOX_BUILD)
 	$(BIN)/ponte up
 
 lint: $(STAMP)
@@ -71,18 +87,30 @@ pgtap:
 	  fi; \
 	fi
 
-pytest: $(STAMP) $(JS_STAMP) pgtap
+# Debian's Chromium drives the browser tests (tests/browser; Playwright's own browser download is not used).
+chromium:
+	@if ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is missing: sudo apt-get install chromium"; exit 1; \
+	  fi; \
+	fi
+
+pytest: $(STAMP) $(JS_STAMP) $(INBOX_BUILD) pgtap chromium
 	$(BIN)/pytest
 
 # frontend_contract/ must match what the code generates (`ponte contract` rewrites it).
 contract: $(STAMP) $(JS_STAMP)
 	$(BIN)/ponte contract --check
 
-# The test command: lint, types, the contract check, and the whole suite on real PostgreSQL.
-test: lint typecheck contract pytest
+# The test command: lint, types, the contract check, the web inbox build (tsc), and the whole suite
+# on real PostgreSQL (the browser tests in Chromium included).
+test: lint typecheck contract inbox pytest
 
 clean:
-	rm -rf $(VENV) .ponte .pytest_cache .mypy_cache .ruff_cache $(JS_DIR)/node_modules
+	rm -rf $(VENV) .ponte .pytest_cache .mypy_cache .ruff_cache $(JS_DIR)/node_modules $(INBOX_DIR)/node_modules \
+		$(INBOX_DIR)/dist
 
 # The production stack through the CDK CLI (pinned: npm's `latest` is an older line). `make test`
 # synthesizes it in-process already; this is what `cdk deploy` runs (see README, Deploy).

@@ -82,6 +82,7 @@ export interface PonteContract {
   Health: Health;
   HiddenList: HiddenList;
   HideResult: HideResult;
+  InstanceList: InstanceList;
   InstanceQrPayload: InstanceQrPayload;
   InstanceStatusPayload: InstanceStatusPayload;
   InstanceView: InstanceView;
@@ -554,6 +555,26 @@ export interface PurgeReport {
     [k: string]: number;
   };
   total?: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "InstanceList".
+ */
+export interface InstanceList {
+  items: InstanceSummary[];
+}
+/**
+ * A WhatsApp number of the tenant: what the inbox filters by and the admins manage.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "InstanceSummary".
+ */
+export interface InstanceSummary {
+  id: string;
+  provider: "wppconnect" | "evolution";
+  gateway_instance: string;
+  status: string;
+  created_at: string;
 }
 /**
  * ``instance_qr_updated``: a new QR / pairing code to log the instance in again (admins only).

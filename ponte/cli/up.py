@@ -85,8 +85,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"                8 h; another: ponte token [--role agent] [--ttl 2d] --state-dir {args.state_dir}")
         print(f"  deep link     ponte deeplink --phone '+55 11 98765-4321' --state-dir {args.state_dir}")
         print("  the inbox     " + inbox_curl(stack.proxy_url, args.state_dir))
+        print(f"  web inbox     {inbox_line(stack)}")
         if args.demo:
             run_demo(stack)
+            print(f"\nThe web inbox, signed in as {stack.demo.user_email} (8 h): {inbox_line(stack)}")
         if not args.exit:
             print("Ctrl-C to stop.")
             failure = wait_until_stopped(stack, stop)
@@ -105,6 +107,13 @@ def inbox_curl(proxy_url: str, state_dir: Path) -> str:
     """One line to paste: the owner's first inbox page, with a fresh token."""
     token = f"$(ponte token --state-dir {shlex.quote(str(state_dir))})"
     return f'curl -s -H "Authorization: Bearer {token}" {proxy_url}/conversations'
+
+
+def inbox_line(stack: LocalStack) -> str:
+    """The reference web inbox with the owner's token in the fragment (never sent to a server)."""
+    if not stack.inbox_built():
+        return f"{stack.inbox_url} (not built yet: make inbox)"
+    return f"{stack.inbox_url}#access_token={stack.demo_token(ttl_seconds=8 * 3600)}"
 
 
 def wait_until_stopped(stack: LocalStack, stop: threading.Event) -> str | None:

@@ -23,6 +23,8 @@ from ponte.domain import realtime
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_DIR = ROOT / "frontend_contract"
 HAND_WRITTEN = frozenset({"README.md"})
+# the reference web inbox is a client of the contract, written by hand (and its node_modules, dist)
+HAND_WRITTEN_DIRS = frozenset({"reference_inbox"})
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -98,7 +100,9 @@ def existing(directory: Path) -> dict[str, str]:
     return {
         str(p.relative_to(directory)): p.read_text()
         for p in sorted(directory.rglob("*"))
-        if p.is_file() and str(p.relative_to(directory)) not in HAND_WRITTEN
+        if p.is_file()
+        and str(p.relative_to(directory)) not in HAND_WRITTEN
+        and p.relative_to(directory).parts[0] not in HAND_WRITTEN_DIRS
     }
 
 

@@ -155,6 +155,20 @@ class LeadPage(View):
     next_cursor: str | None
 
 
+class InstanceSummary(View):
+    """A WhatsApp number of the tenant: what the inbox filters by and the admins manage."""
+
+    id: str
+    provider: Literal["wppconnect", "evolution"]
+    gateway_instance: str
+    status: str
+    created_at: datetime
+
+
+class InstanceList(View):
+    items: list[InstanceSummary]  # oldest first; a tenant has a handful, so no cursor
+
+
 class MessageHit(View):
     id: str
     snippet: str  # HTML: the matches in <mark>...</mark>, everything else escaped

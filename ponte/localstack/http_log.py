@@ -1,4 +1,5 @@
-"""The local proxy's request log without secrets or phone numbers.
+"""The local proxy's request handler: its request log without secrets or phone numbers, and the
+reference web inbox's files under ``/inbox`` (``ponte.localstack.inbox_site``).
 
 Chalice's local server logs every request line, and a WPPConnect webhook carries its secret
 as a path segment (``/webhooks/{provider}/{instance}/{secret}``): that segment is replaced,
@@ -8,11 +9,12 @@ and phones in paths and query strings are masked like every other log line.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from chalice.local import ChaliceRequestHandler
 
 from ponte.domain.masking import mask_phones
+from ponte.localstack.inbox_site import InboxSite, SiteResponse
 
 _PATH_SECRET = re.compile(r"(/webhooks/[^/\s?]+/[^/\s?]+/)[^/\s?]+")
 
@@ -27,6 +29,28 @@ class RedactingRequestHandler(ChaliceRequestHandler):
     disable_nagle_algorithm = True
     # one line per request on stderr beside the JSON logs: only with ``ponte up --verbose``
     log_requests = False
+    # the reference web inbox, served beside the API (same origin: no CORS)
+    site: ClassVar[InboxSite | None] = None
+
+    def do_GET(self) -> None:
+        if self.site is not None and self.site.serves(self.path):
+            self._send_site(self.site.respond(self.path), body=True)
+        else:
+            self._generic_handle()
+
+    def do_HEAD(self) -> None:
+        if self.site is not None and self.site.serves(self.path):
+            self._send_site(self.site.respond(self.path), body=False)
+        else:
+            self._generic_handle()
+
+    def _send_site(self, response: SiteResponse, *, body: bool) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if body:
+            self.wfile.write(response.body)
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.log_requests:
@@ -34,8 +58,6 @@ class RedactingRequestHandler(ChaliceRequestHandler):
         super().log_message(format, *(redact_request_line(a) if isinstance(a, str) else a for a in args))
 
 
-def request_handler(*, verbose: bool) -> type[RedactingRequestHandler]:
-    """The proxy's handler class: request lines logged only when ``verbose``."""
-    if not verbose:
-        return RedactingRequestHandler
-    return type("VerboseRequestHandler", (RedactingRequestHandler,), {"log_requests": True})
+def request_handler(*, verbose: bool, site: InboxSite | None = None) -> type[RedactingRequestHandler]:
+    """The proxy's handler class: request lines logged only when ``verbose``; ``site`` under /inbox."""
+    return type("LocalProxyRequestHandler", (RedactingRequestHandler,), {"log_requests": verbose, "site": site})

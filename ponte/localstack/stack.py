@@ -39,6 +39,7 @@ from ponte.adapters.sqs import SqsAnalyzeQueue
 from ponte.adapters.tenant_keys import DEEPLINK_KEY, tenant_secret_name
 from ponte.domain.realtime import tenant_admin_topic, tenant_topic
 from ponte.localstack.http_log import request_handler
+from ponte.localstack.inbox_site import DEFAULT_DIST, INBOX_PATH, InboxSite
 from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.local_gateway import LOCAL_GATEWAY_PREFIX, LocalGateway
 from ponte.localstack.log import logger
@@ -120,6 +121,8 @@ class LocalStack:
     verbose: bool = False
     # restart a child that dies (moto, the worker, realtime, the pollers, the fake gateway, the proxy)
     supervise: bool = True
+    # the reference web inbox's build (`make inbox`), served under /inbox on the proxy's port
+    inbox_dist: Path = DEFAULT_DIST
     supervisor: Supervisor | None = field(default=None, init=False)
     gateway: LocalGateway | None = field(default=None, init=False)
     worker: WorkerProcess | None = field(default=None, init=False)
@@ -139,6 +142,14 @@ class LocalStack:
     @property
     def proxy_url(self) -> str:
         return f"http://{self.host}:{self.proxy_port}"
+
+    @property
+    def inbox_url(self) -> str:
+        """The reference web inbox; ``<inbox_url>#access_token=<JWT>`` signs in."""
+        return f"{self.proxy_url}{INBOX_PATH}"
+
+    def inbox_built(self) -> bool:
+        return InboxSite(realtime_url="", anon_key="", dist=self.inbox_dist).built()
 
     @property
     def dsn(self) -> str:
@@ -315,9 +326,10 @@ class LocalStack:
         if not isinstance(proxy_app.app, LocalChalice):  # what create_local_server does, once per process
             CustomLocalChalice.__bases__ = (LocalChalice, proxy_app.app.__class__)
             proxy_app.app.__class__ = CustomLocalChalice
-        self._server = LocalDevServer(
-            proxy_app.app, Config(), self.host, self.proxy_port, handler_cls=request_handler(verbose=self.verbose)
-        )
+        assert self.realtime is not None
+        site = InboxSite(realtime_url=self.realtime.url, anon_key=self.anon_key(), dist=self.inbox_dist)
+        handler = request_handler(verbose=self.verbose, site=site)
+        self._server = LocalDevServer(proxy_app.app, Config(), self.host, self.proxy_port, handler_cls=handler)
         self._serve_proxy()
 
     def _serve_proxy(self) -> None:
@@ -352,6 +364,7 @@ class LocalStack:
         assert self.demo is not None
         state: dict[str, Any] = {
             "proxy_url": self.proxy_url,
+            "inbox_url": self.inbox_url,
             "tenant_id": self.demo.tenant_id,
             "instance_id": self.demo.instance_id,
             "webhook_url": self.webhook_url(),

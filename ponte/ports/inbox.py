@@ -13,6 +13,7 @@ from ponte.domain.inbox import (
     ContactSummary,
     ConversationDetail,
     ConversationSummary,
+    InstanceSummary,
     LeadSummary,
     MessageView,
     ReadReceipt,
@@ -84,6 +85,10 @@ class InboxReader(ABC):
     @abstractmethod
     def leads(self, claims: Claims, query: LeadQuery) -> list[LeadSummary]:
         """Up to ``limit + 1`` leads, newest first."""
+
+    @abstractmethod
+    def instances(self, claims: Claims) -> list[InstanceSummary]:
+        """The WhatsApp instances of the caller's tenants, oldest first."""
 
     @abstractmethod
     def search(

@@ -11,6 +11,7 @@ from ponte.domain.inbox import (
     ContactPage,
     ConversationDetail,
     ConversationPage,
+    InstanceList,
     LeadPage,
     MessagePage,
     ReadReceipt,
@@ -115,6 +116,9 @@ class InboxService:
         rows = self._reader.leads(claims, query)
         items, more = rows[: query.limit], len(rows) > query.limit
         return LeadPage(items=items, next_cursor=encode_cursor(items[-1].created_at, items[-1].id) if more else None)
+
+    def instances(self, claims: Claims) -> InstanceList:
+        return InstanceList(items=self._reader.instances(claims))
 
     def search(self, claims: Claims, params: Mapping[str, str]) -> SearchPage:
         text = _query_text(params, required=True)

@@ -10,6 +10,7 @@ from ponte.domain.inbox import (
     ContactPage,
     ConversationDetail,
     ConversationPage,
+    InstanceList,
     LeadPage,
     MessagePage,
     ReadReceipt,
@@ -77,6 +78,14 @@ def list_contacts() -> Response:
 def list_leads() -> Response:
     claims = caller(inbox_routes.current_request)
     return json_response(200, container().inbox.leads(claims, _params()))
+
+
+@inbox_routes.route("/instances", methods=["GET"])
+@api
+@responds({200: InstanceList, **ERRORS}, summary="The WhatsApp instances of the caller's tenants (inbox filter)")
+def list_instances() -> Response:
+    claims = caller(inbox_routes.current_request)
+    return json_response(200, container().inbox.instances(claims))
 
 
 @inbox_routes.route("/search", methods=["GET"])

@@ -63,6 +63,8 @@ def test_ponte_up_logs_one_json_line_per_event_and_no_request_lines(db_dsn: str,
     stack = json.loads((state / "stack.json").read_text())
     assert stack["tenant_id"] and stack["instance_id"] and stack["topics"]["tenant"].endswith(stack["tenant_id"])
     assert f"{stack['proxy_url']}/conversations" in done.stdout  # the copy-paste curl
+    # the web inbox, signed in as the demo owner by the token in the fragment (`make inbox` built it)
+    assert f"{stack['inbox_url']}#access_token=" in done.stdout
 
 
 def test_the_readme_watch_script_prints_the_tenant_broadcasts(stack: LocalStack) -> None:

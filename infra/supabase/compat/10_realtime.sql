@@ -129,6 +129,10 @@ $$;
 drop trigger if exists local_notify_broadcast on realtime.messages;
 create trigger local_notify_broadcast after insert on realtime.messages
   for each row execute function realtime.local_notify_broadcast();
+-- Supabase delivers broadcast rows from the WAL, whatever fired them; so does this, also for rows
+-- inserted under session_replication_role = replica (the purge's fast delete announces
+-- conversation_deleted from there, and an ordinary trigger would stay silent).
+alter table realtime.messages enable always trigger local_notify_broadcast;
 
 -- A committed change of a row of a table in the publication: the primary key only,
 -- the server re-reads the row for each subscriber under that subscriber's RLS.

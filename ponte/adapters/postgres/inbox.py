@@ -23,6 +23,7 @@ from ponte.domain.inbox import (
     ConversationDetail,
     ConversationSummary,
     InboxContact,
+    InstanceSummary,
     LastMessage,
     LeadBrief,
     LeadDetail,
@@ -215,6 +216,14 @@ class PgInboxReader(InboxReader):
         with self._db.as_user(claims) as conn:
             rows = conn.execute(sql, [*args, query.limit + 1]).fetchall()
         return [_lead(r) for r in rows]
+
+    def instances(self, claims: Claims) -> list[InstanceSummary]:
+        with self._db.as_user(claims) as conn:
+            rows = conn.execute(
+                "select id::text, provider, gateway_instance, status, created_at from public.whatsapp_instances"
+                " order by created_at, id limit 200"
+            ).fetchall()
+        return [InstanceSummary.model_validate(r) for r in rows]
 
     def search(
         self, claims: Claims, text: str, before: tuple[datetime, str] | None, limit: int, now: datetime

@@ -147,6 +147,9 @@ class RealtimeServer:
         if not (has_local and has_local[0]):
             raise LocalStackError("the realtime compat layer is missing (infra/supabase/compat/10_realtime.sql)")
         await self._sync_publication(conn)
+        # a database made before the compat layer said so (10_realtime.sql): broadcasts fired under
+        # session_replication_role = replica (the purge's fast delete) are delivered too
+        await conn.execute("alter table realtime.messages enable always trigger local_notify_broadcast")
         # Upstream drops daily partitions after a few days; locally, keep a day.
         await conn.execute("delete from realtime.messages where inserted_at < now() - interval '1 day'")
         await conn.execute(f"listen {BROADCAST_CHANNEL}")
