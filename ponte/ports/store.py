@@ -19,6 +19,8 @@ class SavedMessage:
     lead_id: str | None = None  # set when this message created the contact's lead
     # an inbound text without an analysis yet: the analyze job is (re-)enqueued, at least once
     needs_analysis: bool = False
+    conversation_id: str | None = None  # the conversation it belongs to
+    conversation_created: bool = False  # this message opened the conversation
 
 
 class IngestStore(ABC):
@@ -47,6 +49,27 @@ class IngestStore(ABC):
         adapter supports it; all or nothing. By default each event stays its own unit.
         ``messages``: the message events the block will store (an adapter may screen them at once)."""
         yield
+
+    def save_event(self, envelope: IngestEnvelope) -> SavedMessage:
+        """One event of any kind, as a lone delivery stores it (acks and contact syncs: ``stored``
+        says whether anything changed)."""
+        event = envelope.event
+        if isinstance(event, MessageEvent):
+            return self.save_message(envelope.tenant_id, envelope.instance_id, event)
+        if isinstance(event, StatusEvent):
+            return SavedMessage(stored=self.save_status(envelope.tenant_id, envelope.instance_id, event))
+        if isinstance(event, ContactsEvent):
+            return SavedMessage(stored=self.save_contacts(envelope.tenant_id, event) > 0)
+        self.save_other(envelope)
+        return SavedMessage(stored=False)
+
+    def save_batch(self, tenant_id: str, envelopes: Sequence[IngestEnvelope]) -> list[SavedMessage]:
+        """The events of one tenant (a queue batch) as one unit of work, one result per envelope in
+        their order. All or nothing: when it raises, nothing of the batch is stored. By default one
+        event at a time inside ``batch``; an adapter may write the batch set-based, with the same
+        results as storing the events one by one in their order."""
+        with self.batch(tenant_id, [e.event for e in envelopes if isinstance(e.event, MessageEvent)]):
+            return [self.save_event(envelope) for envelope in envelopes]
 
     def save_other(self, envelope: IngestEnvelope) -> None:  # noqa: B027 - optional hook
         """Events other than messages; ignored unless an adapter handles them."""

@@ -12,9 +12,9 @@ from typing import Protocol
 
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope
-from ponte.domain.events import ConnectionEvent, ContactsEvent, MessageEvent, QrEvent, StatusEvent
+from ponte.domain.events import ConnectionEvent, QrEvent
 from ponte.ports.analysis import AnalyzeJobQueue
-from ponte.ports.store import IngestStore
+from ponte.ports.store import IngestStore, SavedMessage
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +60,7 @@ class IngestService:
         return self._store.expire_pending(max_age)
 
     def handle(self, envelope: IngestEnvelope) -> IngestResult:
-        after = _AfterCommit()
-        result = self._store_one(envelope, after)
-        self._run(after)
+        (result,) = self.handle_batch(envelope.tenant_id, [envelope])
         return result
 
     def handle_batch(self, tenant_id: str, envelopes: Sequence[IngestEnvelope]) -> list[IngestResult]:
@@ -71,10 +69,9 @@ class IngestService:
         of the batch is stored, and the caller stores the events one by one to isolate the bad one."""
         if any(envelope.tenant_id != tenant_id for envelope in envelopes):
             raise ValueError("an ingest batch holds one tenant's events")
+        saved = self._store.save_batch(tenant_id, envelopes)
         after = _AfterCommit()
-        messages = [e.event for e in envelopes if isinstance(e.event, MessageEvent)]
-        with self._store.batch(tenant_id, messages):
-            results = [self._store_one(envelope, after) for envelope in envelopes]
+        results = [self._follow_up(envelope, one, after) for envelope, one in zip(envelopes, saved, strict=True)]
         self._run(after)
         return results
 
@@ -91,20 +88,12 @@ class IngestService:
             assert self._analyze_queue is not None
             self._analyze_queue.enqueue(job)
 
-    def _store_one(self, envelope: IngestEnvelope, after: _AfterCommit) -> IngestResult:
+    def _follow_up(self, envelope: IngestEnvelope, saved: SavedMessage, after: _AfterCommit) -> IngestResult:
+        """What one stored event hands on after the commit, and what storing it did."""
         event = envelope.event
-        if isinstance(event, StatusEvent):
-            updated = self._store.save_status(envelope.tenant_id, envelope.instance_id, event)
-            return IngestResult(stored=updated, kind=event.type)
-        if isinstance(event, ContactsEvent):
-            return IngestResult(stored=self._store.save_contacts(envelope.tenant_id, event) > 0, kind=event.type)
-        if not isinstance(event, MessageEvent):
-            # connection and QR events: the session state machine (gateway ops) consumes them here
-            self._store.save_other(envelope)
-            if isinstance(event, ConnectionEvent | QrEvent):
-                after.sessions.append((envelope.instance_id, event))
-            return IngestResult(stored=False, kind=event.type)
-        saved = self._store.save_message(envelope.tenant_id, envelope.instance_id, event)
+        if isinstance(event, ConnectionEvent | QrEvent):
+            # the session state machine (gateway ops) consumes them
+            after.sessions.append((envelope.instance_id, event))
         enqueued = False
         if saved.needs_analysis and saved.message_id is not None:
             after.jobs.append(AnalyzeJob(tenant_id=envelope.tenant_id, message_id=saved.message_id))

@@ -15,30 +15,15 @@ from psycopg.types.json import Jsonb
 
 from ponte.adapters.postgres.contacts import find_or_create_contact, resolve_contact
 from ponte.adapters.postgres.db import Database
+from ponte.adapters.postgres.ingest_bulk import BulkIngest, is_text
+from ponte.adapters.postgres.ingest_status import ACK_ADVANCES, STATUS_ORDER, apply_parked_status
 from ponte.adapters.postgres.leads import clear_sla_on_reply, create_lead_once
 from ponte.adapters.postgres.outbox_echo import confirm_by_echo
+from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import AckStatus, ContactsEvent, Direction, MessageEvent, MessageKind, StatusEvent
 from ponte.ports.store import IngestStore, SavedMessage
 
 __all__ = ["ACK_ADVANCES", "PgIngestStore", "apply_parked_status", "resolve_contact"]
-
-# Acks only move forward; an error or a delete always applies, and nothing follows a delete.
-_STATUS_ORDER = [
-    AckStatus.PENDING.value,
-    AckStatus.SENT.value,
-    AckStatus.DELIVERED.value,
-    AckStatus.READ.value,
-    AckStatus.PLAYED.value,
-]
-# ``insert into public.messages ... on conflict do update ... where`` this: a message stored again
-# (the gateway's echo of a send, an echo at a later ack) moves its ack forward, never back,
-# and never out of an error or a deletion
-ACK_ADVANCES = (
-    "excluded.status is not null and public.messages.direction = 'out'"
-    " and public.messages.status is distinct from 'deleted' and public.messages.status is distinct from 'error'"
-    " and coalesce(array_position(array['" + "','".join(_STATUS_ORDER) + "'], public.messages.status), 0)"
-    " < coalesce(array_position(array['" + "','".join(_STATUS_ORDER) + "'], excluded.status), 0)"
-)
 
 
 def guarded_identities(event: MessageEvent) -> set[str]:
@@ -96,6 +81,15 @@ class PgIngestStore(IngestStore):
             finally:
                 self._local.conn = self._local.tenant = self._local.screened = None
 
+    def save_batch(self, tenant_id: str, envelopes: Sequence[IngestEnvelope]) -> list[SavedMessage]:
+        """The events of one tenant as one transaction, written set-based (``BulkIngest``). When the
+        batch names a hidden contact, every event takes the per-event path, each screened alone."""
+        messages = [e.event for e in envelopes if isinstance(e.event, MessageEvent)]
+        with self.batch(tenant_id, messages):
+            if messages and not self._local.screened:
+                return [self.save_event(envelope) for envelope in envelopes]
+            return BulkIngest(self._local.conn, tenant_id, self.save_event).run(envelopes)
+
     def _screened(self) -> set[str] | None:
         """The identities the open batch's transaction found allowed (None outside a batch)."""
         screened: set[str] | None = getattr(self._local, "screened", None)
@@ -128,7 +122,7 @@ class PgIngestStore(IngestStore):
                 " values (%s, %s, %s, %s, %s)"
                 " on conflict (tenant_id, instance_id, chat_key) do update"
                 " set last_message_at = greatest(public.conversations.last_message_at, excluded.last_message_at)"
-                " returning id::text as id",
+                " returning id::text as id, (xmax = 0) as created",
                 (tenant_id, instance_id, contact_id, chat_key, event.occurred_at),
             ).fetchone()
             assert conversation is not None
@@ -159,13 +153,14 @@ class PgIngestStore(IngestStore):
                 ),
             ).fetchone()
             inbound = event.direction is Direction.INBOUND
+            thread = {"conversation_id": conversation["id"], "conversation_created": conversation["created"]}
             if inserted is not None and not inserted["inserted"]:  # known: only its ack moved on
-                return SavedMessage(stored=False, message_id=str(inserted["id"]))
+                return SavedMessage(stored=False, message_id=str(inserted["id"]), **thread)
             if inserted is None:
                 pending = (
-                    _unanalysed(conn, tenant_id, instance_id, chat_key, event) if inbound and _is_text(event) else None
+                    _unanalysed(conn, tenant_id, instance_id, chat_key, event) if inbound and is_text(event) else None
                 )
-                return SavedMessage(stored=False, message_id=pending, needs_analysis=pending is not None)
+                return SavedMessage(stored=False, message_id=pending, needs_analysis=pending is not None, **thread)
             message_id = str(inserted["id"])
             _apply_pending_changes(conn, tenant_id, instance_id, message_id, event)
             lead_id = None
@@ -178,7 +173,11 @@ class PgIngestStore(IngestStore):
                 # the echo of an agent's send whose answer was lost: that send is confirmed now
                 confirm_by_echo(conn, tenant_id, instance_id, chat_key, message_id=message_id, event=event)
             return SavedMessage(
-                stored=True, message_id=message_id, lead_id=lead_id, needs_analysis=inbound and _is_text(event)
+                stored=True,
+                message_id=message_id,
+                lead_id=lead_id,
+                needs_analysis=inbound and is_text(event),
+                **thread,
             )
 
     def _apply_to_target(self, tenant_id: str, instance_id: str, event: MessageEvent) -> bool:
@@ -249,7 +248,7 @@ class PgIngestStore(IngestStore):
                 "instance": instance_id,
                 "id": event.provider_message_id,
                 "direction": direction,
-                "order": _STATUS_ORDER,
+                "order": STATUS_ORDER,
             },
         )
         return cursor.rowcount > 0
@@ -365,40 +364,6 @@ def _apply_pending_status(
         direction=event.direction.value,
         current=event.status.value if event.status else None,
     )
-
-
-def apply_parked_status(
-    conn: psycopg.Connection[Any],
-    tenant_id: str,
-    instance_id: str,
-    message_id: str,
-    *,
-    provider_message_id: str,
-    direction: str,
-    current: str | None,
-) -> None:
-    """The acks parked for a message just stored (``current``: the status it was stored with) --
-    by ingest, or by the proxy's send when the gateway's first ack overtook its answer."""
-    parked = conn.execute(
-        "delete from private.pending_message_status"
-        " where tenant_id = %s and instance_id = %s and provider_message_id = %s"
-        " and (direction is null or direction = %s) returning status, status_at",
-        (tenant_id, instance_id, provider_message_id, direction),
-    ).fetchall()
-    if not parked:
-        return
-    rank = {status: i for i, status in enumerate([AckStatus.ERROR.value, *_STATUS_ORDER, AckStatus.DELETED.value])}
-    best = max(parked, key=lambda row: rank.get(row["status"], -1))
-    if current is not None and rank.get(best["status"], -1) <= rank.get(current, -1):
-        return
-    conn.execute(
-        "update public.messages set status = %s, status_at = coalesce(%s, now()) where id = %s",
-        (best["status"], best["status_at"], message_id),
-    )
-
-
-def _is_text(event: MessageEvent) -> bool:
-    return event.kind is MessageKind.TEXT and bool(event.text and event.text.strip())
 
 
 def _unanalysed(

@@ -8,9 +8,10 @@ from typing import Any
 
 import psycopg
 
+from ponte.adapters.postgres.contacts import resolve_contact
 from ponte.adapters.postgres.db import Database, retry_transaction
 from ponte.adapters.postgres.feedback import PgFeedbackStore
-from ponte.adapters.postgres.ingest_store import ACK_ADVANCES, apply_parked_status, resolve_contact
+from ponte.adapters.postgres.ingest_status import ACK_ADVANCES, apply_parked_status
 from ponte.adapters.postgres.outbox_echo import ECHO_SLACK
 from ponte.domain.events import AckStatus
 from ponte.domain.feedback import SuggestionOutcome
