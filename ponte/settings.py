@@ -42,6 +42,8 @@ class Settings(BaseModel):
     public_base_url: str | None = None  # the proxy's public URL (gateways' webhooks point at it)
     # an unconfirmed send (timeout) is sent again on a retry only after this long without an echo
     send_resend_after_seconds: float = 60.0
+    # instance records and tenants' privacy settings, per process (0: read on every request)
+    settings_cache_seconds: float = c.DEFAULT_SETTINGS_CACHE_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -79,6 +81,7 @@ class Settings(BaseModel):
             "gateway_timeout_seconds": float(env.get(c.GATEWAY_TIMEOUT_ENV, c.DEFAULT_GATEWAY_TIMEOUT_SECONDS)),
             "public_base_url": env.get(c.PUBLIC_BASE_URL_ENV),
             "send_resend_after_seconds": float(env.get(c.SEND_RESEND_AFTER_ENV, "60")),
+            "settings_cache_seconds": float(env.get(c.SETTINGS_CACHE_SECONDS_ENV, c.DEFAULT_SETTINGS_CACHE_SECONDS)),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

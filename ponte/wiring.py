@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ponte.adapters.postgres.accounts import PgMembershipReader
@@ -16,13 +17,22 @@ from ponte.services.privacy import PrivacyService
 from ponte.settings import Settings
 
 
-def privacy_service(db: Database, settings: Settings, secrets: SecretStore | None) -> PrivacyService | None:
+def privacy_service(
+    db: Database,
+    settings: Settings,
+    secrets: SecretStore | None,
+    on_change: Callable[[str], None] | None = None,
+) -> PrivacyService | None:
     """None without an audit key: privacy actions are refused rather than audited in clear."""
     key = app_secret(settings, secrets, AUDIT_HASH_KEY) or settings.audit_hash_key
     if not key:
         return None
     return PrivacyService(
-        admin=PgPrivacyAdmin(db), purge=PgPurgeStore(db), memberships=PgMembershipReader(db), audit_key=key.encode()
+        admin=PgPrivacyAdmin(db),
+        purge=PgPurgeStore(db),
+        memberships=PgMembershipReader(db),
+        audit_key=key.encode(),
+        on_change=on_change,
     )
 
 

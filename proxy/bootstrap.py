@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ponte.adapters.cached import CachedInstanceDirectory, CachedPrivacySettings
 from ponte.adapters.gateways.factory import gateway_factory_from_settings
 from ponte.adapters.jwt_verifier import JwtVerifier
 from ponte.adapters.postgres.accounts import PgMembershipReader
@@ -59,6 +60,7 @@ class ProxyContainer:
     deeplinks: DeepLinkService
     diagnostics: DiagnosticsService
     inbox: InboxService
+    instances: CachedInstanceDirectory
 
 
 def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
@@ -81,7 +83,10 @@ def bootstrap(
         db = Database(settings.database_url)
     if queue is None:
         queue = ingest_queue(settings)
-    instances, privacy, quarantine = PgInstanceDirectory(db), PgPrivacySettings(db), PgQuarantineStore(db)
+    # what every webhook reads, once per key per ``settings_cache_seconds`` in this process
+    instances = CachedInstanceDirectory(PgInstanceDirectory(db), settings.settings_cache_seconds)
+    privacy = CachedPrivacySettings(PgPrivacySettings(db).snapshot, settings.settings_cache_seconds)
+    quarantine = PgQuarantineStore(db)
     diagnostics_log = PgDiagnosticsLog(db)
     # instances' gateway credentials and tenants' deep-link keys are always in the secret store
     store = secrets or PowertoolsSecretStore()
@@ -109,7 +114,7 @@ def bootstrap(
     if jwt_secret or settings.jwks_url:
         verifier = JwtVerifier(hs256_secret=jwt_secret, jwks_url=settings.jwks_url)
     memberships = PgMembershipReader(db)
-    privacy_actions = privacy_service(db, settings, secrets)
+    privacy_actions = privacy_service(db, settings, secrets, on_change=privacy.invalidate)
     return ProxyContainer(
         settings=settings,
         db=db,
@@ -131,4 +136,5 @@ def bootstrap(
         ),
         diagnostics=DiagnosticsService(PgDiagnosticsReader(db), retention_days=settings.diagnostics_retention_days),
         inbox=InboxService(PgInboxReader(db)),
+        instances=instances,
     )

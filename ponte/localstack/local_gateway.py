@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ class LocalGateway:
     # instance id -> (api key, webhook secret) known before start (the demo instance's)
     known: dict[str, tuple[str, str]] = field(default_factory=dict)
     ack_interval: float = 0.7
+    # told when an instance's webhook secret changed (the proxy's cached instance record is stale)
+    on_secret_change: Callable[[str], None] | None = None
     fake: FakeGateway = field(init=False)
     wired: set[str] = field(default_factory=set, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
@@ -137,5 +140,7 @@ class LocalGateway:
                     "update public.whatsapp_instances set webhook_secret_hash = %s where id = %s",
                     (hash_secret(webhook_secret), instance),
                 )
+        if new_secret and self.on_secret_change is not None:
+            self.on_secret_change(instance)
         self.wired.add(instance)
         logger.info("instance wired to the fake gateway", extra={"instance_id": instance, "provider": row["provider"]})

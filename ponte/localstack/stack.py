@@ -218,6 +218,7 @@ class LocalStack:
                 self.proxy_url,
                 known={self.demo.instance_id: (self.secrets.demo_gateway_api_key, self.secrets.demo_webhook_secret)},
                 ack_interval=self.ack_interval,
+                on_secret_change=self.settings_changed,
             ).start()
         for queue, handler in (
             (c.DEFAULT_INGEST_QUEUE, functions_app.ingest),
@@ -336,6 +337,11 @@ class LocalStack:
         assert self._server is not None
         self._proxy_thread = threading.Thread(target=self._server.server.serve_forever, name="proxy-http", daemon=True)
         self._proxy_thread.start()
+
+    def settings_changed(self, instance_id: str | None = None) -> None:
+        """An instance's secret or signing changed outside the proxy (SQL, the local gateway): its
+        cached record goes now instead of within ``settings_cache_seconds``."""
+        proxy_runtime.container().instances.invalidate(instance_id)
 
     def demo_token(self, ttl_seconds: int = 3600) -> str:
         assert self.demo is not None

@@ -2,10 +2,19 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ponte.domain.hidden import HiddenContact, PurgeReport, Subject
 from ponte.domain.privacy import PrivacyPolicy
+
+
+@dataclass(frozen=True)
+class TenantPrivacy:
+    """What the intake gate reads of a tenant: its policy and every form on its hidden list."""
+
+    policy: PrivacyPolicy
+    hidden: frozenset[str]
 
 
 class PrivacySettings(ABC):

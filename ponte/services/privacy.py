@@ -7,7 +7,7 @@ the number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ponte.domain.accounts import Membership
@@ -34,14 +34,27 @@ ADMIN_ROLES = frozenset({"owner", "admin"})
 
 class PrivacyService:
     def __init__(
-        self, *, admin: PrivacyAdmin, purge: PurgeStore, memberships: MembershipReader, audit_key: bytes
+        self,
+        *,
+        admin: PrivacyAdmin,
+        purge: PurgeStore,
+        memberships: MembershipReader,
+        audit_key: bytes,
+        on_change: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_change(tenant_id)``: after a hide, unhide or erasure committed (a cache of the
+        tenant's hidden list drops its copy before the call returns)."""
         if not audit_key:
             raise ValueError("the audit hash key is required")
         self._admin = admin
         self._purge = purge
         self._memberships = memberships
         self._key = audit_key
+        self._on_change = on_change
+
+    def _changed(self, tenant_id: str) -> None:
+        if self._on_change is not None:
+            self._on_change(tenant_id)
 
     def hide(self, claims: Mapping[str, Any], ref: ContactRef) -> HideResult:
         tenant_id, subject = self._target(claims, ref)
@@ -49,6 +62,7 @@ class PrivacyService:
             report, forms = self._admin.hide(claims, tenant_id, subject, subject_hash(self._key, subject.key))
         except NotPrivacyAdminError as exc:
             raise _forbidden() from exc
+        self._changed(tenant_id)
         return HideResult(
             tenant_id=tenant_id, contact=subject.key, action=PrivacyAction.HIDE, hidden_forms=len(forms), deleted=report
         )
@@ -59,6 +73,7 @@ class PrivacyService:
             was_hidden = self._admin.unhide(claims, tenant_id, subject, subject_hash(self._key, subject.key))
         except NotPrivacyAdminError as exc:
             raise _forbidden() from exc
+        self._changed(tenant_id)
         return UnhideResult(tenant_id=tenant_id, contact=subject.key, was_hidden=was_hidden)
 
     def erase(self, claims: Mapping[str, Any], ref: ContactRef) -> HideResult:
@@ -67,6 +82,7 @@ class PrivacyService:
             report = self._admin.erase(claims, tenant_id, subject, subject_hash(self._key, subject.key))
         except NotPrivacyAdminError as exc:
             raise _forbidden() from exc
+        self._changed(tenant_id)
         return HideResult(tenant_id=tenant_id, contact=subject.key, action=PrivacyAction.ERASE, deleted=report)
 
     def hidden(self, claims: Mapping[str, Any], tenant_id: str | None) -> HiddenList:

@@ -73,6 +73,7 @@ def test_signed_evolution_instance_and_quarantine(stack: LocalStack) -> None:
             "insert into private.instance_webhook_signing (instance_id, hmac_key) values (%s, %s)",
             (stack.demo.instance_id, key),
         )
+    stack.settings_changed(stack.demo.instance_id)  # else it applies within PONTE_SETTINGS_CACHE_SECONDS
     secret = stack.secrets.demo_webhook_secret
     body = fixture("evolution", "messages.upsert__missing-timestamp-constructed__01")
     signature = "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()

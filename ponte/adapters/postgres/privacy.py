@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from ponte.adapters.postgres.db import Database
 from ponte.domain.privacy import PrivacyPolicy
-from ponte.ports.privacy import PrivacySettings
+from ponte.ports.privacy import PrivacySettings, TenantPrivacy
 
 
 class PgPrivacySettings(PrivacySettings):
@@ -32,3 +32,16 @@ class PgPrivacySettings(PrivacySettings):
                 (tenant_id, list(identities)),
             ).fetchall()
         return frozenset(row["h"] for row in rows)
+
+    def snapshot(self, tenant_id: str) -> TenantPrivacy:
+        """The policy and the whole hidden list in one read (what a per-process cache keeps)."""
+        with self._db.as_service(tenant_id) as conn:
+            row = conn.execute(
+                "select coalesce(settings -> 'privacy', '{}'::jsonb) as p,"
+                " coalesce(settings -> 'hidden_contacts', '[]'::jsonb) as h from public.tenants where id = %s",
+                (tenant_id,),
+            ).fetchone()
+        if row is None:
+            return TenantPrivacy(PrivacyPolicy(), frozenset())
+        hidden = row["h"] if isinstance(row["h"], list) else []
+        return TenantPrivacy(PrivacyPolicy.model_validate(row["p"]), frozenset(str(h) for h in hidden))
