@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 from ponte.domain.analysis import Analysis, AnalyzeRequest
 from ponte.domain.analysis_record import AnalysisContext, AnalysisRecord
@@ -39,3 +40,8 @@ class AnalysisStore(ABC):
 class AnalyzeJobQueue(ABC):
     @abstractmethod
     def enqueue(self, job: AnalyzeJob, *, delay_seconds: int = 0) -> None: ...
+
+    def enqueue_many(self, jobs: Sequence[AnalyzeJob]) -> None:
+        """Several jobs at once (an ingest batch's); an adapter may send them in fewer calls."""
+        for job in jobs:
+            self.enqueue(job)

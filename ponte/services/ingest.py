@@ -84,9 +84,9 @@ class IngestService:
         if after.jobs and self._analyze_queue is None:
             logger.warning("no analyze queue configured: message stored without analysis")
             return
-        for job in after.jobs:
+        if after.jobs:
             assert self._analyze_queue is not None
-            self._analyze_queue.enqueue(job)
+            self._analyze_queue.enqueue_many(after.jobs)
 
     def _follow_up(self, envelope: IngestEnvelope, saved: SavedMessage, after: _AfterCommit) -> IngestResult:
         """What one stored event hands on after the commit, and what storing it did."""
