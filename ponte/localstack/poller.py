@@ -47,7 +47,10 @@ class QueuePoller:
         function_name: str,
         batch_size: int = 10,
         wait_seconds: int = 1,
+        receivers: int = 1,
     ) -> None:
+        """``receivers``: loops receiving and invoking at once, like the concurrent Lambda
+        invocations an event source mapping runs for a busy queue."""
         self._client = client
         self._url = queue_url
         self._handler = handler
@@ -55,7 +58,7 @@ class QueuePoller:
         self._batch_size = batch_size
         self._wait = wait_seconds
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread | None] = [None] * max(1, receivers)
         attrs = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
         self._arn = attrs["QueueArn"]
         self._region = self._arn.split(":")[3]
@@ -93,8 +96,13 @@ class QueuePoller:
         return {f["itemIdentifier"] for f in failures}
 
     def start(self) -> QueuePoller:
-        self._thread = threading.Thread(target=self._run, name=f"poller-{self._function_name}", daemon=True)
-        self._thread.start()
+        """Starts the receivers that are not running (all of them the first time)."""
+        for n, thread in enumerate(self._threads):
+            if thread is None or not thread.is_alive():
+                name = f"poller-{self._function_name}" + (f"-{n}" if len(self._threads) > 1 else "")
+                started = threading.Thread(target=self._run, name=name, daemon=True)
+                started.start()
+                self._threads[n] = started
         return self
 
     @property
@@ -102,7 +110,7 @@ class QueuePoller:
         return self._function_name
 
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return all(thread is not None and thread.is_alive() for thread in self._threads)
 
     def _run(self) -> None:
         failing = False
@@ -122,5 +130,6 @@ class QueuePoller:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self._wait + 5)
+        for thread in self._threads:
+            if thread is not None:
+                thread.join(timeout=self._wait + 5)

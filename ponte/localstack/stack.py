@@ -117,6 +117,8 @@ class LocalStack:
     run_fake_gateway: bool = True
     # seconds between the fake gateway's echo and acks of a send
     ack_interval: float = 0.7
+    # concurrent receivers of the ingest queue (Lambda's concurrency on a busy queue)
+    ingest_receivers: int = 2
     # the proxy's request lines on stderr (``ponte up --verbose``)
     verbose: bool = False
     # restart a child that dies (moto, the worker, realtime, the pollers, the fake gateway, the proxy)
@@ -220,11 +222,11 @@ class LocalStack:
                 ack_interval=self.ack_interval,
                 on_secret_change=self.settings_changed,
             ).start()
-        for queue, handler in (
-            (c.DEFAULT_INGEST_QUEUE, functions_app.ingest),
-            (c.DEFAULT_INGEST_BULK_QUEUE, functions_app.ingest_bulk),
-            (c.DEFAULT_ANALYZE_QUEUE, functions_app.analyze),
-            (c.DEFAULT_PURGE_QUEUE, functions_app.purge),
+        for queue, handler, receivers in (
+            (c.DEFAULT_INGEST_QUEUE, functions_app.ingest, self.ingest_receivers),
+            (c.DEFAULT_INGEST_BULK_QUEUE, functions_app.ingest_bulk, 2),  # the bulk lane's MaximumConcurrency
+            (c.DEFAULT_ANALYZE_QUEUE, functions_app.analyze, 1),
+            (c.DEFAULT_PURGE_QUEUE, functions_app.purge, 1),
         ):
             self._pollers.append(
                 QueuePoller(
@@ -232,6 +234,7 @@ class LocalStack:
                     self.queue_urls[queue],
                     handler,
                     function_name=queue.removeprefix("ponte-"),
+                    receivers=receivers,
                 ).start()
             )
         self._schedule = threading.Thread(target=self._run_schedule, name="purge-schedule", daemon=True)

@@ -33,7 +33,7 @@ from ponte.localstack.exceptions import LocalStackError
 from ponte.localstack.realtime import tokens
 from ponte.localstack.realtime.authorization import authorize
 from ponte.localstack.realtime.changes import Binding, BindingError, Change, Columns, read_as
-from ponte.localstack.realtime.channels import Channel, Client
+from ponte.localstack.realtime.channels import MAX_BUFFERED_FRAMES, Channel, Client
 from ponte.localstack.realtime.protocol import (
     SUPPORTED_VSN,
     VSN_1,
@@ -52,7 +52,16 @@ CHANGES_CHANNEL = "realtime_local_changes"
 
 
 class RealtimeServer:
-    def __init__(self, dsn: str, jwt_secret: str, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        jwt_secret: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_buffered_frames: int = MAX_BUFFERED_FRAMES,
+    ) -> None:
+        self._max_buffered = max_buffered_frames
         self._dsn = dsn
         self._secret = jwt_secret
         self.host = host
@@ -181,7 +190,7 @@ class RealtimeServer:
         assert ws.request is not None
         query = parse_qs(urlsplit(ws.request.path).query)
         apikey = query.get("apikey", [""])[0] or ws.request.headers.get("apikey", "")
-        client = Client(ws=ws, vsn=query.get("vsn", [VSN_1])[0], apikey=apikey)
+        client = Client(ws=ws, vsn=query.get("vsn", [VSN_1])[0], apikey=apikey, max_buffered=self._max_buffered)
         try:
             async for data in ws:
                 try:
@@ -193,6 +202,7 @@ class RealtimeServer:
         except ConnectionClosed:
             pass
         finally:
+            client.stop()
             for channel in list(client.channels.values()):
                 self._forget(channel)
 
