@@ -75,7 +75,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy ponte proxy functions inference_worker tests infra/cdk
+	$(BIN)/mypy ponte proxy functions inference_worker tests infra/cdk bench
 
 # Installs pgTAP with apt-get when it is missing and we run as root; otherwise says what to install.
 pgtap:

@@ -1,6 +1,11 @@
-"""The ingest function in process against PostgreSQL only (no moto, no HTTP): before and after.
+"""Ingest throughput and latency.
 
-    ponte bench ingest [--batches 60] [--per-record 1] [--workers 1]
+    ponte bench ingest [--seconds 60] [--rate R] [--stack STACK_JSON] [--connections 16] [--receivers 2]
+    ponte bench ingest --in-process [--batches 60] [--per-record 1] [--workers 1]
+
+By default through a local stack's HTTP webhook route, to the supabase-js client
+(``bench/_ingest_http.py``). ``--in-process`` runs the ingest function in process against
+PostgreSQL only (no moto, no HTTP), before and after:
 
 Starts a throwaway PostgreSQL from the system binaries (or uses ``DATABASE_URL`` -- a scratch
 database is created there), migrates it, seeds two tenants, and feeds both the same traffic: SQS
@@ -264,12 +269,28 @@ def seed(dsn: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ponte bench ingest")
-    parser.add_argument("--batches", type=int, default=60)
-    parser.add_argument("--per-record", type=int, default=1, help="envelopes per SQS record (one webhook)")
-    parser.add_argument("--workers", type=int, default=1, help="concurrent batches (Lambda concurrency)")
+    parser.add_argument("--in-process", action="store_true", help="the ingest function against PostgreSQL only")
+    http = parser.add_argument_group("through the local stack's HTTP (the default)")
+    http.add_argument("--seconds", type=float, default=60, help="how long to send at --rate")
+    http.add_argument("--rate", type=float, default=None, help="webhooks per second (open loop); none: as fast as")
+    http.add_argument("--messages", type=int, default=20_000, help="webhooks to send without --rate")
+    http.add_argument("--stack", default=None, help="a running stack's stack.json (default: start one)")
+    http.add_argument("--connections", type=int, default=16, help="keep-alive connections of the sender")
+    http.add_argument("--receivers", type=int, default=2, help="concurrent receivers of the ingest queue")
+    http.add_argument("--warmup", type=int, default=2000, help="returning contacts' first messages (not measured)")
+    http.add_argument("--drain", type=float, default=120, help="seconds to wait for the queues to drain")
+    local = parser.add_argument_group("--in-process")
+    local.add_argument("--batches", type=int, default=60)
+    local.add_argument("--per-record", type=int, default=1, help="envelopes per SQS record (one webhook)")
+    local.add_argument("--workers", type=int, default=1, help="concurrent batches (Lambda concurrency)")
     args = parser.parse_args(argv)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, load average {load}")
+    if not args.in_process:
+        from bench._ingest_http import run as run_http
+
+        print(json.dumps(run_http(args)))
+        return 0
     external = os.environ.get("DATABASE_URL")
     cluster = None
     if external:

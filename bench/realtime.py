@@ -72,7 +72,7 @@ async def measure(stack: LocalStack, count: int, rate: float, first: int) -> Tim
     client = AsyncRealtimeClient(f"{stack.supabase_url}/realtime/v1", token=stack.anon_key(), auto_reconnect=False)
     await client.connect()
     await client.set_auth(stack.demo_token())
-    channel = client.channel(f"tenant:{stack.demo.tenant_id}", {"config": {"private": True}})  # type: ignore[typeddict-item]
+    channel = client.channel(f"tenant:{stack.demo.tenant_id}", {"config": {"private": True}})  # type: ignore[arg-type]
     channel.on_broadcast("message_created", on_message)
     joined = asyncio.Event()
     await channel.subscribe(lambda state, _err: joined.set() if str(state.value) == "SUBSCRIBED" else None)

@@ -2,9 +2,10 @@
 
 Messages go out through ``SqsSender``: ``SendMessageBatch`` calls of up to 10 messages, shared by
 the requests that publish at the same time (a group commit): while one call is in flight, the
-messages of the requests that arrive meanwhile wait and go together in the next one. An idle
-process sends at once; a busy one makes one call per 10 messages instead of one per request.
-Each request still returns only once SQS has taken every one of its messages.
+messages of the requests that arrive meanwhile wait and go together in the next one, and ingest
+envelopes of one tenant share a message (a JSON array, up to 24 KiB). An idle process sends at
+once; a busy one makes one call per hundreds of webhooks instead of one per webhook. Each request
+still returns only once SQS has taken every one of its messages.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import boto3
 
 from ponte.adapters.exceptions import QueuePublishError
 from ponte.domain.analyze_job import AnalyzeJob
-from ponte.domain.envelope import IngestEnvelope, pack_envelopes
+from ponte.domain.envelope import IngestEnvelope
 from ponte.ports.analysis import AnalyzeJobQueue
 from ponte.ports.queue import EventQueue
 
@@ -31,15 +32,32 @@ _MESSAGE_BYTES = 24 * 1024
 class _Submission:
     """One caller's messages and what became of them."""
 
-    entries: list[dict[str, Any]]
+    units: list[_Unit]
     done: threading.Event = field(default_factory=threading.Event)
     failed: int = 0
     error: BaseException | None = None
 
 
+@dataclass(frozen=True)
+class _Unit:
+    """A message's content: a JSON text, and whether it may share a message with others of its
+    group (ingest envelopes: a message body is a JSON array of them)."""
+
+    text: str
+    group: str | None = None
+    packable: bool = False
+    delay: int | None = None
+
+
+@dataclass
+class _Message:
+    entry: dict[str, Any]
+    owners: set[int]  # indexes of the submissions whose units it carries
+
+
 class SqsSender:
-    """Sends message entries (``MessageBody`` and optional ``MessageGroupId`` / ``DelaySeconds``)
-    to one queue, grouping concurrent callers' entries into ``SendMessageBatch`` calls."""
+    """Sends units to one queue, grouping concurrent callers' into ``SendMessageBatch`` calls;
+    packable units of one group travel together in messages of up to 24 KiB."""
 
     def __init__(self, queue_url: str, client: Any | None = None) -> None:
         self._url = queue_url
@@ -48,12 +66,12 @@ class SqsSender:
         self._waiting: list[_Submission] = []
         self._sending = False
 
-    def send(self, entries: list[dict[str, Any]]) -> None:
-        """Returns once SQS took every entry; raises ``QueuePublishError`` (or the client's error)
+    def send(self, units: list[_Unit]) -> None:
+        """Returns once SQS took every unit; raises ``QueuePublishError`` (or the client's error)
         when it did not."""
-        if not entries:
+        if not units:
             return
-        mine = _Submission(entries)
+        mine = _Submission(units)
         with self._lock:
             self._waiting.append(mine)
             lead = not self._sending
@@ -65,7 +83,7 @@ class SqsSender:
         if mine.error is not None:
             raise mine.error
         if mine.failed:
-            raise QueuePublishError(f"{mine.failed} of {len(entries)} messages not accepted by SQS")
+            raise QueuePublishError(f"{mine.failed} message(s) of this request not accepted by SQS")
 
     def _drain(self) -> None:
         """The leader sends what waits, then what arrived meanwhile, until nothing waits."""
@@ -78,21 +96,60 @@ class SqsSender:
             self._send_all(batch)
 
     def _send_all(self, batch: list[_Submission]) -> None:
-        owned = [(submission, entry) for submission in batch for entry in submission.entries]
+        messages = _messages(batch)
         start = 0
         try:
-            for start in range(0, len(owned), _BATCH):
-                chunk = owned[start : start + _BATCH]
-                entries: list[Any] = [{**entry, "Id": str(i)} for i, (_, entry) in enumerate(chunk)]
+            for start in range(0, len(messages), _BATCH):
+                chunk = messages[start : start + _BATCH]
+                entries: list[Any] = [{**m.entry, "Id": str(i)} for i, m in enumerate(chunk)]
                 response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
                 for failure in response.get("Failed") or []:
-                    chunk[int(failure["Id"])][0].failed += 1
-        except BaseException as exc:  # the client's error reaches every caller with an entry not sent
-            for submission, _ in owned[start:]:
-                submission.error = submission.error or exc
+                    for owner in chunk[int(failure["Id"])].owners:
+                        batch[owner].failed += 1
+        except BaseException as exc:  # the client's error reaches every caller with a message not sent
+            for message in messages[start:]:
+                for owner in message.owners:
+                    batch[owner].error = batch[owner].error or exc
         finally:
             for submission in batch:
                 submission.done.set()
+
+
+def _messages(batch: list[_Submission]) -> list[_Message]:
+    """The queue messages for a batch of submissions: packable units joined per group into JSON
+    arrays of at most ``_MESSAGE_BYTES`` (a unit larger than that travels alone), others alone."""
+    messages: list[_Message] = []
+    packs: dict[str | None, tuple[list[str], set[int], int]] = {}
+
+    def close(group: str | None) -> None:
+        texts, owners, _ = packs.pop(group)
+        messages.append(_Message(_entry("[" + ",".join(texts) + "]", group, None), owners))
+
+    for n, submission in enumerate(batch):
+        for unit in submission.units:
+            if not unit.packable:
+                messages.append(_Message(_entry(unit.text, unit.group, unit.delay), {n}))
+                continue
+            size = len(unit.text.encode()) + 1
+            texts, owners, used = packs.get(unit.group, ([], set(), 2))
+            if texts and used + size > _MESSAGE_BYTES:
+                close(unit.group)
+                texts, owners, used = [], set(), 2
+            texts.append(unit.text)
+            owners.add(n)
+            packs[unit.group] = (texts, owners, used + size)
+    for group in list(packs):
+        close(group)
+    return messages
+
+
+def _entry(body: str, group: str | None, delay: int | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"MessageBody": body}
+    if group is not None:
+        entry["MessageGroupId"] = group
+    if delay is not None:
+        entry["DelaySeconds"] = delay
+    return entry
 
 
 class SqsEventQueue(EventQueue):
@@ -101,16 +158,10 @@ class SqsEventQueue(EventQueue):
 
     def publish(self, envelopes: Sequence[IngestEnvelope]) -> None:
         # The tenant is the message group: on an SQS fair queue one tenant's backlog does not
-        # lengthen the others' dwell time (a standard queue otherwise ignores the group).
-        by_tenant: dict[str, list[IngestEnvelope]] = {}
-        for envelope in envelopes:
-            by_tenant.setdefault(envelope.tenant_id, []).append(envelope)
+        # lengthen the others' dwell time (a standard queue otherwise ignores the group). The
+        # envelopes of requests publishing at once share messages when they are one tenant's.
         self._sender.send(
-            [
-                {"MessageBody": body, "MessageGroupId": tenant}
-                for tenant, group in by_tenant.items()
-                for body in pack_envelopes(group, _MESSAGE_BYTES)
-            ]
+            [_Unit(envelope.model_dump_json(), envelope.tenant_id, packable=True) for envelope in envelopes]
         )
 
 
@@ -125,4 +176,4 @@ class SqsAnalyzeQueue(AnalyzeJobQueue):
 
     def enqueue_many(self, jobs: Sequence[AnalyzeJob], *, delay_seconds: int = 0) -> None:
         delay = max(0, min(900, delay_seconds))
-        self._sender.send([{"MessageBody": job.model_dump_json(), "DelaySeconds": delay} for job in jobs])
+        self._sender.send([_Unit(job.model_dump_json(), delay=delay) for job in jobs])

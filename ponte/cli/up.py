@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--demo", action="store_true", help="replay the demo payloads and print the inbox")
     p.add_argument("--exit", action="store_true", help="stop after start-up (and the demo)")
     p.add_argument("--no-worker", action="store_true", help="do not start the inference worker")
+    p.add_argument(
+        "--receivers", type=int, default=2, help="concurrent receivers of the ingest queue (Lambda's concurrency)"
+    )
+    p.add_argument(
+        "--no-analyze", action="store_true", help="leave analyze jobs queued (to benchmark the ingest path alone)"
+    )
     p.add_argument("--verbose", action="store_true", help="also log every proxy request line")
     p.add_argument(
         "--log-level",
@@ -55,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         proxy_port=args.port,
         realtime_port=args.realtime_port,
         run_worker=not args.no_worker,
+        ingest_receivers=max(1, args.receivers),
+        run_analyze=not args.no_analyze,
         verbose=args.verbose,
     )
     failure: str | None = None

@@ -38,13 +38,13 @@ from ponte.adapters.secrets import (
 from ponte.adapters.sqs import SqsAnalyzeQueue
 from ponte.adapters.tenant_keys import DEEPLINK_KEY, tenant_secret_name
 from ponte.domain.realtime import tenant_admin_topic, tenant_topic
-from ponte.localstack.http_log import request_handler
 from ponte.localstack.inbox_site import DEFAULT_DIST, INBOX_PATH, InboxSite
 from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.local_gateway import LOCAL_GATEWAY_PREFIX, LocalGateway
 from ponte.localstack.log import logger
 from ponte.localstack.pgcluster import PgCluster, free_port
 from ponte.localstack.poller import QueuePoller
+from ponte.localstack.proxy_http import ProxyHTTPServer, request_handler
 from ponte.localstack.realtime import RealtimeServer
 from ponte.localstack.seed import Seeded, seed_demo
 from ponte.localstack.sqs import (
@@ -119,6 +119,8 @@ class LocalStack:
     ack_interval: float = 0.7
     # concurrent receivers of the ingest queue (Lambda's concurrency on a busy queue)
     ingest_receivers: int = 2
+    # False: analyze jobs stay queued (benchmarks of the ingest path alone)
+    run_analyze: bool = True
     # the proxy's request lines on stderr (``ponte up --verbose``)
     verbose: bool = False
     # restart a child that dies (moto, the worker, realtime, the pollers, the fake gateway, the proxy)
@@ -225,9 +227,11 @@ class LocalStack:
         for queue, handler, receivers in (
             (c.DEFAULT_INGEST_QUEUE, functions_app.ingest, self.ingest_receivers),
             (c.DEFAULT_INGEST_BULK_QUEUE, functions_app.ingest_bulk, 2),  # the bulk lane's MaximumConcurrency
-            (c.DEFAULT_ANALYZE_QUEUE, functions_app.analyze, 1),
+            (c.DEFAULT_ANALYZE_QUEUE, functions_app.analyze, 1 if self.run_analyze else 0),
             (c.DEFAULT_PURGE_QUEUE, functions_app.purge, 1),
         ):
+            if not receivers:
+                continue
             self._pollers.append(
                 QueuePoller(
                     sqs_client(self.moto.url),
@@ -333,7 +337,9 @@ class LocalStack:
         assert self.realtime is not None
         site = InboxSite(realtime_url=self.realtime.url, anon_key=self.anon_key(), dist=self.inbox_dist)
         handler = request_handler(verbose=self.verbose, site=site)
-        self._server = LocalDevServer(proxy_app.app, Config(), self.host, self.proxy_port, handler_cls=handler)
+        self._server = LocalDevServer(
+            proxy_app.app, Config(), self.host, self.proxy_port, handler_cls=handler, server_cls=ProxyHTTPServer
+        )
         self._serve_proxy()
 
     def _serve_proxy(self) -> None:

@@ -86,7 +86,7 @@ def test_production_stage_turns_the_debug_switch_off(app: str) -> None:
 
 
 def test_the_local_request_log_hides_path_secrets_and_phones() -> None:
-    from ponte.localstack.http_log import redact_request_line
+    from ponte.localstack.proxy_http import redact_request_line
 
     line = redact_request_line('"POST /webhooks/wppconnect/abc-123/s3cr3tS3cr3t HTTP/1.1"')
     assert line == '"POST /webhooks/wppconnect/abc-123/[secret] HTTP/1.1"'

@@ -1,5 +1,6 @@
-"""The local proxy's request handler: its request log without secrets or phone numbers, and the
-reference web inbox's files under ``/inbox`` (``ponte.localstack.inbox_site``).
+"""The local proxy's HTTP server and request handler: Chalice's local server with a listen backlog
+for load, its request log without secrets or phone numbers, and the reference web inbox's files
+under ``/inbox`` (``ponte.localstack.inbox_site``).
 
 Chalice's local server logs every request line, and a WPPConnect webhook carries its secret
 as a path segment (``/webhooks/{provider}/{instance}/{secret}``): that segment is replaced,
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from chalice.local import ChaliceRequestHandler
+from chalice.local import ChaliceRequestHandler, ThreadedHTTPServer
 
 from ponte.domain.masking import mask_phones
 from ponte.localstack.inbox_site import InboxSite, SiteResponse
@@ -61,3 +62,9 @@ class RedactingRequestHandler(ChaliceRequestHandler):
 def request_handler(*, verbose: bool, site: InboxSite | None = None) -> type[RedactingRequestHandler]:
     """The proxy's handler class: request lines logged only when ``verbose``; ``site`` under /inbox."""
     return type("LocalProxyRequestHandler", (RedactingRequestHandler,), {"log_requests": verbose, "site": site})
+
+
+class ProxyHTTPServer(ThreadedHTTPServer):
+    # socketserver's listen backlog is 5: a burst of new connections (a gateway's or a load
+    # test's pool opening at once) overflowed it, and connections were dropped or reset
+    request_queue_size = 1024
