@@ -293,7 +293,7 @@ def start_stack(state_dir: Path, receivers: int) -> subprocess.Popen[str]:
         "PONTE_INSTANCE_EVENTS_PER_SECOND": "100000",
         "PONTE_INSTANCE_EVENTS_BURST": "1000000",
     }
-    # the ingest path alone: no worker, analyze jobs left queued (its own Lambda on AWS)
+    # the ingest path alone: no worker, no analysis (its own queue and Lambda on AWS)
     command = ["up", "--state-dir", str(state_dir), "--port", "0", "--no-worker", "--no-analyze"]
     command += ["--receivers", str(receivers)]
     proc = subprocess.Popen(

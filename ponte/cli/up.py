@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--receivers", type=int, default=2, help="concurrent receivers of the ingest queue (Lambda's concurrency)"
     )
     p.add_argument(
-        "--no-analyze", action="store_true", help="leave analyze jobs queued (to benchmark the ingest path alone)"
+        "--no-analyze", action="store_true", help="store messages without analysis (to benchmark the ingest path)"
     )
     p.add_argument("--verbose", action="store_true", help="also log every proxy request line")
     p.add_argument(

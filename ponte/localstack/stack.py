@@ -37,6 +37,7 @@ from ponte.adapters.secrets import (
 )
 from ponte.adapters.sqs import SqsAnalyzeQueue
 from ponte.adapters.tenant_keys import DEEPLINK_KEY, tenant_secret_name
+from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.realtime import tenant_admin_topic, tenant_topic
 from ponte.localstack.inbox_site import DEFAULT_DIST, INBOX_PATH, InboxSite
 from ponte.localstack.jwt_tokens import mint_token
@@ -57,12 +58,23 @@ from ponte.localstack.sqs import (
 )
 from ponte.localstack.supervisor import Child, Supervisor
 from ponte.localstack.worker import WorkerProcess, worker_installed
+from ponte.ports.analysis import AnalyzeJobQueue
 from ponte.settings import Settings
 from ponte.wiring import ingest_queue
 from proxy.bootstrap import bootstrap as proxy_bootstrap
 
 DEFAULT_STATE_DIR = Path(os.environ.get("PONTE_STATE_DIR", ".ponte"))
 APP_SECRET_NAME = "ponte/local/app"
+
+
+class SkippedAnalysis(AnalyzeJobQueue):
+    """``ponte up --no-analyze``: analyze jobs are counted, never sent (the ingest path alone)."""
+
+    def __init__(self) -> None:
+        self.skipped = 0
+
+    def enqueue(self, job: AnalyzeJob, *, delay_seconds: int = 0) -> None:
+        self.skipped += 1
 
 
 @dataclass
@@ -119,7 +131,7 @@ class LocalStack:
     ack_interval: float = 0.7
     # concurrent receivers of the ingest queue (Lambda's concurrency on a busy queue)
     ingest_receivers: int = 2
-    # False: analyze jobs stay queued (benchmarks of the ingest path alone)
+    # False: inbound texts are stored without analysis (benchmarks of the ingest path alone)
     run_analyze: bool = True
     # the proxy's request lines on stderr (``ponte up --verbose``)
     verbose: bool = False
@@ -209,7 +221,9 @@ class LocalStack:
             functions_bootstrap(
                 self.settings,
                 db=self.db,
-                analyze_queue=SqsAnalyzeQueue(self.settings.analyze_queue_url or "", self.sqs),
+                analyze_queue=SqsAnalyzeQueue(self.settings.analyze_queue_url or "", self.sqs)
+                if self.run_analyze
+                else SkippedAnalysis(),
                 secrets=store,
             )
         )
