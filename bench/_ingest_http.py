@@ -209,6 +209,34 @@ async def send_all(posts: list[Post], rate: float | None, connections: int) -> f
         return time.monotonic() - started
 
 
+def front(stack: dict[str, Any], traffic: Traffic, n: int = 200) -> dict[str, float | None]:
+    """The HTTP front alone, sequential on one kept-alive connection: ``GET /health``, a webhook
+    refused for a bad secret, and an accepted one (p50 / p95 ms)."""
+    figures: dict[str, float | None] = {}
+    with httpx.Client(timeout=10) as client:
+
+        def health(i: int) -> object:
+            return client.get(f"{stack['proxy_url']}/health")
+
+        def refused(i: int) -> object:
+            return client.post(traffic.evolution_url, content=b"{}", headers={SECRET_HEADER: "x"})
+
+        fresh = [traffic.text(-1 - i, returning=True) for i in range(n)]
+
+        def accepted(i: int) -> object:
+            return client.post(fresh[i].url, content=fresh[i].body, headers=fresh[i].headers)
+
+        for name, call in (("health", health), ("refused", refused), ("accepted", accepted)):
+            times = []
+            for i in range(n):
+                started = time.perf_counter()
+                call(i)
+                times.append(time.perf_counter() - started)
+            figures[f"{name}_p50_ms"] = ms(percentile(times, 0.5))
+            figures[f"{name}_p95_ms"] = ms(percentile(times, 0.95))
+    return figures
+
+
 class Probe:
     """The supabase-js client in its own process; what it received, by message marker."""
 
@@ -357,6 +385,7 @@ def run(args: Any) -> dict[str, Any]:
         token = mint_token(secrets["jwt_secret"], sub=stack["demo"]["user_id"], ttl_seconds=3600)
         run_id = uuid.uuid4().hex[:6].upper()
         traffic = Traffic(run_id, stack["webhook_url"], secrets["demo_webhook_secret"], wpp_url)
+        front_figures = front(stack, traffic)
         # the returning contacts' first messages (not measured)
         warm = [traffic.text(n, returning=True) for n in range(args.warmup)]
         asyncio.run(send_all(warm, None, args.connections))
@@ -422,10 +451,15 @@ def run(args: Any) -> dict[str, Any]:
         "stack_cpu_s_per_1000": round(cpu / len(new_ids) * 1000, 2) if cpu is not None and new_ids else None,
         "driver_cpu_s": round(driver_cpu, 1),
         "probe_cpu_s": round(probe_cpu, 1),
+        **front_figures,
         "lost": lost,
         "duplicated": duplicated,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
     }
+    print(
+        f"front, sequential on one connection: /health p50 {front_figures['health_p50_ms']} ms,"
+        f" refused webhook {front_figures['refused_p50_ms']} ms, accepted webhook {front_figures['accepted_p50_ms']} ms"
+    )
     print(
         f"{len(posts)} webhooks in {elapsed:.1f} s ({result['webhooks_per_s']}/s; target {args.rate or 'max'}),"
         f" statuses {result['statuses']}\n"
