@@ -252,8 +252,31 @@ def test_broadcast_rows_are_announced_at_commit_only(db_dsn: str, conn: psycopg.
         conn.commit()
         notes = list(listener.notifies(timeout=2, stop_after=1))
     assert len(notes) == 1
-    note = json.loads(notes[0].payload)
+    (note,) = json.loads(notes[0].payload)  # one statement's broadcasts travel as one array
     assert (note["topic"], note["event"], note["private"], note["payload"]["n"]) == ("room:1", "ping", True, 1)
+
+
+def test_a_statements_broadcasts_travel_in_arrays_under_notifys_limit(
+    db_dsn: str, conn: psycopg.Connection[Any]
+) -> None:
+    with psycopg.connect(db_dsn, autocommit=True) as listener:
+        listener.execute("listen realtime_local_broadcast")
+        conn.execute(
+            "insert into realtime.messages (topic, extension, event, payload, private)"
+            " select 'room:1', 'broadcast', 'ping', jsonb_build_object('n', g, 'pad', repeat('x', %s)), true"
+            " from generate_series(1, 40) g",
+            (300,),
+        )
+        conn.execute(  # one row too large for any note travels as its id
+            "insert into realtime.messages (topic, extension, event, payload, private)"
+            " values ('room:1', 'broadcast', 'big', jsonb_build_object('pad', repeat('y', 9000)), true)"
+        )
+        conn.commit()
+        notes = list(listener.notifies(timeout=2))
+    assert all(len(n.payload.encode()) < 8000 for n in notes)
+    rows = [row for n in notes for row in json.loads(n.payload)]
+    assert [r["payload"]["n"] for r in rows[:40]] == list(range(1, 41))  # in order, none lost
+    assert len(notes) < 41 and set(rows[40]) == {"id"}
 
 
 def test_change_triggers_follow_the_publication(conn: psycopg.Connection[Any]) -> None:

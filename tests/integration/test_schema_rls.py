@@ -23,10 +23,16 @@ def test_every_public_table_has_rls_and_a_policy(db_dsn: str) -> None:
     assert without_policy == []
 
 
-def test_compat_layer_is_not_reapplied_over_existing_auth(db_dsn: str) -> None:
+def test_compat_layer_is_never_applied_over_supabases_own_and_reapplied_over_its_own(db_dsn: str) -> None:
     from ponte.adapters.postgres.migrate import apply_compat, needs_compat
 
     with psycopg.connect(db_dsn) as conn:
+        # a kept local database: the layer is ours, and applying it again changes nothing else
+        assert needs_compat(conn) is True
+        assert apply_compat(conn) is True
+        assert apply_compat(conn) is True
+        # Supabase: auth exists and the local realtime hooks do not
+        conn.execute("drop function realtime.local_sync_change_triggers()")
         assert needs_compat(conn) is False
         assert apply_compat(conn) is False
 

@@ -104,31 +104,43 @@ $$;
 -- Local only: how the local realtime server learns of committed rows.
 -- ---------------------------------------------------------------------------
 
--- A committed broadcast row. Small rows travel whole (NOTIFY's limit is 8000 bytes);
--- larger ones travel as their id and the server reads them back.
+-- Committed broadcast rows, once per statement: their notes (a row's id, topic, event, privacy
+-- and payload) travel as JSON arrays of at most ~7,000 bytes (NOTIFY's limit is 8,000); a row
+-- too large for one travels as its id alone and the server reads it back.
 create or replace function realtime.local_notify_broadcast() returns trigger
 language plpgsql as $$
 declare
+  r record;
   note text;
+  notes text[] := '{}';
+  size integer := 0;
 begin
-  if new.extension <> 'broadcast' then
-    return null;
+  for r in select * from new_broadcasts where extension = 'broadcast' loop
+    note := json_build_object(
+      'id', r.id, 'topic', r.topic, 'event', r.event, 'private', coalesce(r.private, false), 'payload', r.payload
+    )::text;
+    if octet_length(note) > 7000 then
+      note := json_build_object('id', r.id)::text;
+    end if;
+    if size > 0 and size + octet_length(note) > 7000 then
+      perform pg_notify('realtime_local_broadcast', '[' || array_to_string(notes, ',') || ']');
+      notes := '{}';
+      size := 0;
+    end if;
+    notes := notes || note;
+    size := size + octet_length(note) + 1;
+  end loop;
+  if size > 0 then
+    perform pg_notify('realtime_local_broadcast', '[' || array_to_string(notes, ',') || ']');
   end if;
-  note := json_build_object(
-    'id', new.id, 'topic', new.topic, 'event', new.event, 'private', coalesce(new.private, false),
-    'payload', new.payload
-  )::text;
-  if octet_length(note) > 7900 then
-    note := json_build_object('id', new.id)::text;
-  end if;
-  perform pg_notify('realtime_local_broadcast', note);
   return null;
 end;
 $$;
 
 drop trigger if exists local_notify_broadcast on realtime.messages;
 create trigger local_notify_broadcast after insert on realtime.messages
-  for each row execute function realtime.local_notify_broadcast();
+  referencing new table as new_broadcasts
+  for each statement execute function realtime.local_notify_broadcast();
 -- Supabase delivers broadcast rows from the WAL, whatever fired them; so does this, also for rows
 -- inserted under session_replication_role = replica (the purge's fast delete announces
 -- conversation_deleted from there, and an ordinary trigger would stay silent).

@@ -13,12 +13,18 @@ SEED_FILE = INFRA / "seed.sql"
 
 
 def needs_compat(conn: psycopg.Connection) -> bool:
-    row = conn.execute("select to_regprocedure('auth.uid()') is null").fetchone()
+    """Where Supabase's own objects are absent -- or the ones there are this compat layer's (its
+    local realtime hooks exist): every file of it is idempotent, so a kept local database takes
+    the layer's changes too."""
+    row = conn.execute(
+        "select to_regprocedure('auth.uid()') is null"
+        " or to_regprocedure('realtime.local_sync_change_triggers()') is not null"
+    ).fetchone()
     return bool(row and row[0])
 
 
 def apply_compat(conn: psycopg.Connection) -> bool:
-    """Apply the compatibility layer only where Supabase's own objects are absent."""
+    """Apply the compatibility layer only where Supabase's own objects are absent (or are ours)."""
     if not needs_compat(conn):
         return False
     for path in sorted(COMPAT_DIR.glob("*.sql")):

@@ -391,7 +391,8 @@ class RealtimeServer:
         async for note in conn.notifies():
             try:
                 if note.channel == BROADCAST_CHANNEL:
-                    await self._deliver_db_broadcast(json.loads(note.payload))
+                    for broadcast in json.loads(note.payload):  # one statement's rows, in order
+                        await self._deliver_db_broadcast(broadcast)
                 elif note.channel == CHANGES_CHANNEL:
                     self._changes.put_nowait(Change.from_note(note.payload))
             except Exception:
