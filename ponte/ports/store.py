@@ -4,7 +4,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import ContactsEvent, MessageEvent, StatusEvent
@@ -21,6 +21,10 @@ class SavedMessage:
     needs_analysis: bool = False
     conversation_id: str | None = None  # the conversation it belongs to
     conversation_created: bool = False  # this message opened the conversation
+    # a newly stored message (stored=True): what follow-up jobs of the commit need to know
+    inbound: bool = False
+    kind: str | None = None
+    occurred_at: datetime | None = None
 
 
 class IngestStore(ABC):

@@ -223,7 +223,16 @@ def test_random_batches_stored_set_based_equal_one_by_one(db: Database, seed: in
     # applies at once instead of being parked first: its own ``stored`` may differ, the rows do not)
     def outcome(results: list[Any]) -> list[tuple[bool, ...]]:
         return [
-            (r.stored, r.lead_id is not None, r.needs_analysis, r.message_id is not None, r.conversation_created)
+            (
+                r.stored,
+                r.lead_id is not None,
+                r.needs_analysis,
+                r.message_id is not None,
+                r.conversation_created,
+                r.inbound,
+                r.kind,
+                r.occurred_at,
+            )
             for e, r in zip(events, results, strict=True)
             if isinstance(e, MessageEvent)
         ]

@@ -245,6 +245,7 @@ class BulkIngest:
                     needs_analysis=needs_analysis,
                     conversation_id=row.conversation_id,
                     conversation_created=row.conversation_created,
+                    **(_about(row.event) if stored else {}),
                 )
             )
         return results
@@ -499,6 +500,15 @@ class BulkIngest:
             ([t[0] for t in targets], [t[1] for t in targets], self._tenant),
         ).fetchall()
         return {(r["instance_id"], r["provider_message_id"]) for r in found}
+
+
+def _about(event: MessageEvent) -> dict[str, Any]:
+    """What a newly stored message's follow-up jobs need to know of it."""
+    return {
+        "inbound": event.direction is Direction.INBOUND,
+        "kind": event.kind.value,
+        "occurred_at": event.occurred_at,
+    }
 
 
 def is_text(event: MessageEvent) -> bool:

@@ -177,6 +177,9 @@ class PgIngestStore(IngestStore):
                 message_id=message_id,
                 lead_id=lead_id,
                 needs_analysis=inbound and is_text(event),
+                inbound=inbound,
+                kind=event.kind.value,
+                occurred_at=event.occurred_at,
                 **thread,
             )
 
