@@ -52,9 +52,18 @@ class Database:
         self._pool.close()
 
     @contextmanager
-    def transaction(self, role: str, claims: Mapping[str, Any]) -> Iterator[psycopg.Connection[Any]]:
-        """One transaction as ``role`` with ``claims``; committed on success, rolled back on error."""
+    def transaction(
+        self, role: str, claims: Mapping[str, Any], *, pipeline: bool = False
+    ) -> Iterator[psycopg.Connection[Any]]:
+        """One transaction as ``role`` with ``claims``; committed on success, rolled back on error.
+        ``pipeline``: for writes whose results nobody reads (a log row), the statements and the
+        commit go out together -- one round trip instead of one per statement."""
         with self._pool.connection() as conn:
+            if pipeline:
+                with conn.pipeline():
+                    conn.execute(_IMPERSONATE, (role, json.dumps({**claims, "role": role})))
+                    yield conn
+                return
             conn.execute(_IMPERSONATE, (role, json.dumps({**claims, "role": role})))
             yield conn
 
@@ -64,8 +73,8 @@ class Database:
             raise ValueError("user transactions run as anon or authenticated")
         return self.transaction(role, claims)
 
-    def as_service(self, tenant_id: str | None = None) -> Any:
+    def as_service(self, tenant_id: str | None = None, *, pipeline: bool = False) -> Any:
         claims: dict[str, Any] = {"role": "service_role"}
         if tenant_id:
             claims["tenant_id"] = tenant_id
-        return self.transaction("service_role", claims)
+        return self.transaction("service_role", claims, pipeline=pipeline)

@@ -13,7 +13,7 @@ class PgDiagnosticsLog(DiagnosticsLog):
         self._db = db
 
     def record(self, entry: DiagnosticsEntry) -> None:
-        with self._db.as_service(entry.tenant_id) as conn:
+        with self._db.as_service(entry.tenant_id, pipeline=True) as conn:
             conn.execute(
                 "insert into public.proxy_diagnostics"
                 " (tenant_id, instance_id, route, event, outcome, status_code, latency_ms, error_code, detail)"
