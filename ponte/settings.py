@@ -18,6 +18,7 @@ class Settings(BaseModel):
     analyze_queue_url: str | None = None
     purge_queue_url: str | None = None
     ingest_bulk_queue_url: str | None = None  # unset: every webhook uses the ingest queue
+    lifecycle_queue_url: str | None = None  # unset: no lifecycle automation (states still change by hand)
     max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
     instance_events_per_second: float = c.DEFAULT_INSTANCE_EVENTS_PER_SECOND
     instance_events_burst: float = c.DEFAULT_INSTANCE_EVENTS_BURST
@@ -52,6 +53,7 @@ class Settings(BaseModel):
             "analyze_queue_url": env.get(c.ANALYZE_QUEUE_URL_ENV),
             "purge_queue_url": env.get(c.PURGE_QUEUE_URL_ENV),
             "ingest_bulk_queue_url": env.get(c.INGEST_BULK_QUEUE_URL_ENV),
+            "lifecycle_queue_url": env.get(c.LIFECYCLE_QUEUE_URL_ENV),
             "max_body_bytes": int(env.get(c.MAX_BODY_BYTES_ENV, c.DEFAULT_MAX_BODY_BYTES)),
             "instance_events_per_second": float(
                 env.get(c.INSTANCE_EVENTS_PER_SECOND_ENV, c.DEFAULT_INSTANCE_EVENTS_PER_SECOND)

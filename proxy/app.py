@@ -38,11 +38,13 @@ from proxy.responses import (
     WebhookRejected,
 )
 from proxy.routes.inbox import inbox_routes
+from proxy.routes.operations import operations_routes
 from proxy.runtime import container
 
 app = Chalice(app_name="ponte-proxy", configure_logs=False)  # Powertools logs under this name
 
 app.register_blueprint(inbox_routes)
+app.register_blueprint(operations_routes)
 
 
 def _webhook(provider: str, instance: str, secret: str | None) -> Response:

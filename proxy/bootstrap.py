@@ -16,15 +16,20 @@ from ponte.adapters.postgres.diagnostics_reader import PgDiagnosticsReader
 from ponte.adapters.postgres.feedback import PgFeedbackStore
 from ponte.adapters.postgres.inbox import PgInboxReader
 from ponte.adapters.postgres.instances import PgInstanceDirectory
+from ponte.adapters.postgres.lifecycle import PgLifecycleStore
+from ponte.adapters.postgres.operations import PgOperationsStore
 from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.postgres.quarantine import PgQuarantineStore
 from ponte.adapters.postgres.sending import PgSendStore, PgSuggestions
 from ponte.adapters.postgres.sessions import PgSessionStore
 from ponte.adapters.secrets import JWT_SECRET, PowertoolsSecretStore, app_secret, resolve_secrets, secret_store
+from ponte.adapters.sqs import SqsLifecycleQueue
 from ponte.adapters.tenant_keys import SecretTenantKeys
+from ponte.domain.outbox import OutboxRecord
 from ponte.domain.outcomes import Normalized
 from ponte.ports.clock import Clock
 from ponte.ports.gateway import GatewayFactory
+from ponte.ports.lifecycle import LifecycleQueue
 from ponte.ports.queue import EventQueue
 from ponte.ports.secrets import SecretStore
 from ponte.services.accounts import AccountService
@@ -34,6 +39,8 @@ from ponte.services.feedback import FeedbackService
 from ponte.services.gate import EventGate
 from ponte.services.inbox import InboxService
 from ponte.services.intake import IntakeService
+from ponte.services.lifecycle import LifecycleService
+from ponte.services.operations import OperationsService
 from ponte.services.privacy import PrivacyService
 from ponte.services.quarantine_replay import QuarantineReplayService
 from ponte.services.rate_limit import InstanceRateLimiter
@@ -59,6 +66,8 @@ class ProxyContainer:
     deeplinks: DeepLinkService
     diagnostics: DiagnosticsService
     inbox: InboxService
+    lifecycle: LifecycleService
+    operations: OperationsService
 
 
 def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
@@ -72,6 +81,7 @@ def bootstrap(
     queue: EventQueue | None = None,
     secrets: SecretStore | None = None,
     gateways: GatewayFactory | None = None,
+    lifecycle_queue: LifecycleQueue | None = None,
 ) -> ProxyContainer:
     settings = resolve_secrets(settings or Settings.from_env())
     secrets = secret_store(settings, secrets)
@@ -110,6 +120,9 @@ def bootstrap(
         verifier = JwtVerifier(hs256_secret=jwt_secret, jwks_url=settings.jwks_url)
     memberships = PgMembershipReader(db)
     privacy_actions = privacy_service(db, settings, secrets)
+    if lifecycle_queue is None and settings.lifecycle_queue_url:
+        lifecycle_queue = SqsLifecycleQueue(settings.lifecycle_queue_url)
+    lifecycle = LifecycleService(PgLifecycleStore(db), queue=lifecycle_queue)
     return ProxyContainer(
         settings=settings,
         db=db,
@@ -124,6 +137,8 @@ def bootstrap(
             gateways=gateways,
             suggestions=PgSuggestions(db),
             resend_after_seconds=settings.send_resend_after_seconds,
+            # an agent's reply stops the conversation's clocks (and takes it when nobody holds it)
+            on_sent=lambda record, author: _reply_clock(lifecycle, record, author),
         ),
         sessions=SessionService(store=PgSessionStore(db), gateways=gateways),
         deeplinks=DeepLinkService(
@@ -131,4 +146,11 @@ def bootstrap(
         ),
         diagnostics=DiagnosticsService(PgDiagnosticsReader(db), retention_days=settings.diagnostics_retention_days),
         inbox=InboxService(PgInboxReader(db)),
+        lifecycle=lifecycle,
+        operations=OperationsService(PgOperationsStore(db), memberships, lifecycle),
     )
+
+
+def _reply_clock(lifecycle: LifecycleService, record: OutboxRecord, author: str | None) -> None:
+    if record.conversation_id and record.message_id:
+        lifecycle.record_reply(record.tenant_id, record.conversation_id, record.message_id, author, record.updated_at)

@@ -29,7 +29,22 @@ export type Urgency = "low" | "medium" | "high";
  * via the `definition` "Priority".
  */
 export type Priority = "low" | "medium" | "high" | "critical";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "State".
+ */
+export type State = "bot" | "waiting" | "in_service" | "snoozed" | "resolved";
 export type SuggestionOutcome = "as_is" | "edited" | "discarded";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Action".
+ */
+export type Action = "open" | "route" | "assign" | "transfer" | "snooze" | "wake" | "resolve" | "reopen";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ActorType".
+ */
+export type ActorType = "system" | "agent" | "rule" | "customer";
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "PrivacyAction".
@@ -59,13 +74,28 @@ export type MessageKind =
   | "edited"
   | "revoked"
   | "unknown";
+export type RuleAction = "team" | "bot_resolve";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AssignmentOrder".
+ */
+export type AssignmentOrder = "round_robin" | "least_loaded";
+export type AssignmentOrder1 = "round_robin" | "least_loaded";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RuleAction".
+ */
+export type RuleAction1 = "team" | "bot_resolve";
 
 export interface PonteContract {
+  AgentList: AgentList;
   AnalysisPayload: AnalysisPayload;
+  AssignRequest: AssignRequest;
   ContactPage: ContactPage;
   ContactRef: ContactRef;
   ConversationDeletedPayload: ConversationDeletedPayload;
   ConversationDetail: ConversationDetail;
+  ConversationEventPayload: ConversationEventPayload;
   ConversationMergedPayload: ConversationMergedPayload;
   ConversationPage: ConversationPage;
   ConversationPayload: ConversationPayload;
@@ -79,6 +109,7 @@ export interface PonteContract {
   DiagnosticsPage: DiagnosticsPage;
   DiscardRequest: DiscardRequest;
   ErrorBody: ErrorBody;
+  EventList: EventList;
   Health: Health;
   HiddenList: HiddenList;
   HideResult: HideResult;
@@ -88,21 +119,62 @@ export interface PonteContract {
   InstanceView: InstanceView;
   LeadPage: LeadPage;
   LeadPayload: LeadPayload;
+  LifecycleView: LifecycleView;
   Me: Me;
+  MentionPayload: MentionPayload;
   MessageAnalysisView: MessageAnalysisView;
   MessagePage: MessagePage;
   MessagePayload: MessagePayload;
+  NotePage: NotePage;
+  NotePayload: NotePayload;
+  NoteRequest: NoteRequest;
+  NoteView: NoteView;
+  PresencePayload: PresencePayload;
+  PresenceRequest: PresenceRequest;
+  PresenceView: PresenceView;
   ReadReceipt: ReadReceipt;
+  ResolveRequest: ResolveRequest;
+  RoutingRuleList: RoutingRuleList;
+  RoutingRulesRequest: RoutingRulesRequest;
   SearchPage: SearchPage;
   SendRequest: SendRequest;
   SendResponse: SendResponse;
+  SettingsRequest: SettingsRequest;
+  SettingsView: SettingsView;
+  SnoozeRequest: SnoozeRequest;
   StartConversationRequest: StartConversationRequest;
   SuggestionOutcomeBody: SuggestionOutcomeBody;
   SuggestionPayload: SuggestionPayload;
+  TeamList: TeamList;
+  TeamMembersRequest: TeamMembersRequest;
+  TeamRequest: TeamRequest;
+  TeamView: TeamView;
+  TransferRequest: TransferRequest;
   UnhideResult: UnhideResult;
   WebhookAccepted: WebhookAccepted;
   WebhookIgnored: WebhookIgnored;
   WebhookRejected: WebhookRejected;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AgentList".
+ */
+export interface AgentList {
+  items: AgentView[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AgentView".
+ */
+export interface AgentView {
+  user_id: string;
+  tenant_id: string;
+  email: string | null;
+  role: "owner" | "admin" | "agent";
+  presence: "online" | "away" | "offline";
+  last_seen_at: string | null;
+  team_ids: string[];
+  open_conversations: number;
 }
 /**
  * ``analysis_ready``: a customer's message was analysed (again, when the full analysis replaces a
@@ -144,6 +216,16 @@ export interface StoredScoreParts {
   replied_to_agent: boolean;
   total: number;
   triage: string[];
+}
+/**
+ * ``{"agent_id"}`` (the caller's own id to take it) or ``{"team_id"}`` (into that team's queue).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AssignRequest".
+ */
+export interface AssignRequest {
+  agent_id?: string | null;
+  team_id?: string | null;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -205,6 +287,11 @@ export interface ConversationDetail {
   priority: Priority;
   sla_due_at: string | null;
   sla_breached: boolean;
+  state: State;
+  team_id: string | null;
+  assigned_to: string | null;
+  protocol: string | null;
+  snoozed_until: string | null;
   customer: CustomerCard | null;
   suggestions: SuggestionView[];
 }
@@ -277,6 +364,31 @@ export interface SuggestionView {
   message_id: string;
 }
 /**
+ * ``conversation_event``: a lifecycle transition (who, when, why) or a reply that stopped a clock.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ConversationEventPayload".
+ */
+export interface ConversationEventPayload {
+  id: number;
+  tenant_id: string;
+  conversation_id: string;
+  instance_id: string;
+  cycle: number;
+  kind: "transition" | "first_response" | "reply" | "csat";
+  action: ("open" | "route" | "assign" | "transfer" | "snooze" | "wake" | "resolve" | "reopen") | null;
+  from_state: ("bot" | "waiting" | "in_service" | "snoozed" | "resolved") | null;
+  to_state: ("bot" | "waiting" | "in_service" | "snoozed" | "resolved") | null;
+  actor_type: "system" | "agent" | "rule" | "customer";
+  actor_id: string | null;
+  reason: string | null;
+  team_id: string | null;
+  agent_id: string | null;
+  message_id: string | null;
+  value_seconds: number | null;
+  occurred_at: string;
+}
+/**
  * ``conversation_merged``: conversation ``id`` is gone, its messages are now in ``merged_into``
  * (a payload proved two contacts to be one person).
  *
@@ -313,6 +425,11 @@ export interface ConversationSummary {
   priority: Priority;
   sla_due_at: string | null;
   sla_breached: boolean;
+  state: State;
+  team_id: string | null;
+  assigned_to: string | null;
+  protocol: string | null;
+  snoozed_until: string | null;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -338,9 +455,16 @@ export interface ConversationPayload {
   sla_due_at: string | null;
   assigned_to: string | null;
   status: "open" | "closed";
+  state: "bot" | "waiting" | "in_service" | "snoozed" | "resolved";
+  team_id: string | null;
+  protocol: string | null;
+  cycle: number;
+  snoozed_until: string | null;
   last_message_at: string | null;
   created_at: string;
-  changed: ("priority" | "sla_due_at" | "assigned_to" | "status")[];
+  changed: (
+    "priority" | "sla_due_at" | "assigned_to" | "status" | "state" | "team_id" | "protocol" | "snoozed_until"
+  )[];
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -508,6 +632,34 @@ export interface DiscardRequest {
 export interface ErrorBody {
   code: string;
   message: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "EventList".
+ */
+export interface EventList {
+  items: EventView[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "EventView".
+ */
+export interface EventView {
+  id: number;
+  conversation_id: string;
+  cycle: number;
+  kind: "transition" | "first_response" | "reply" | "csat";
+  action: Action | null;
+  from_state: State | null;
+  to_state: State | null;
+  actor_type: ActorType;
+  actor_id: string | null;
+  reason: string | null;
+  team_id: string | null;
+  agent_id: string | null;
+  message_id: string | null;
+  value_seconds: number | null;
+  occurred_at: string;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -689,6 +841,24 @@ export interface LeadPayload {
   created_at: string;
 }
 /**
+ * The conversation's lifecycle after an action, with the event it recorded.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "LifecycleView".
+ */
+export interface LifecycleView {
+  conversation_id: string;
+  state: State;
+  status: "open" | "closed";
+  cycle: number;
+  protocol: string | null;
+  team_id: string | null;
+  assigned_to: string | null;
+  snoozed_until: string | null;
+  state_changed_at: string;
+  event: EventView | null;
+}
+/**
  * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "Me".
  */
@@ -705,6 +875,20 @@ export interface Membership {
   tenant_id: string;
   tenant_name: string;
   role: "owner" | "admin" | "agent";
+}
+/**
+ * ``mentioned``: a colleague mentioned the user in a note (on the user's own topic only).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MentionPayload".
+ */
+export interface MentionPayload {
+  note_id: string;
+  tenant_id: string;
+  conversation_id: string;
+  author_id: string | null;
+  excerpt: string;
+  created_at: string;
 }
 /**
  * What the agent's UI shows for one message: the analysis, its score parts, the suggestion,
@@ -773,6 +957,7 @@ export interface MessageView {
 export interface SendState {
   status: "pending" | "sent" | "unconfirmed" | "failed";
   error_code: string | null;
+  origin: "agent" | "automatic" | "campaign";
 }
 /**
  * ``message_created`` / ``message_updated``: one WhatsApp message of the tenant.
@@ -812,12 +997,414 @@ export interface Media {
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "NotePage".
+ */
+export interface NotePage {
+  items: NoteView[];
+  next_cursor: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "NoteView".
+ */
+export interface NoteView {
+  id: string;
+  conversation_id: string;
+  author_id: string | null;
+  body: string;
+  mentions: string[];
+  created_at: string;
+}
+/**
+ * ``note_created``: an internal note (never sent to WhatsApp).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "NotePayload".
+ */
+export interface NotePayload {
+  id: string;
+  tenant_id: string;
+  conversation_id: string;
+  author_id: string | null;
+  body: string;
+  mentions: string[];
+  created_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "NoteRequest".
+ */
+export interface NoteRequest {
+  body: string;
+  /**
+   * @maxItems 20
+   */
+  mentions?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
+}
+/**
+ * ``agent_presence_changed``: a member went online, away or offline (heartbeat expired).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "PresencePayload".
+ */
+export interface PresencePayload {
+  tenant_id: string;
+  user_id: string;
+  status: "online" | "away" | "offline";
+  changed_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "PresenceRequest".
+ */
+export interface PresenceRequest {
+  status: "online" | "away" | "offline";
+  tenant_id?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "PresenceView".
+ */
+export interface PresenceView {
+  tenant_id: string;
+  user_id: string;
+  status: "online" | "away" | "offline";
+  last_seen_at: string;
+  expires_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "ReadReceipt".
  */
 export interface ReadReceipt {
   conversation_id: string;
   unread_count: number;
   read_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ResolveRequest".
+ */
+export interface ResolveRequest {
+  reason?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RoutingRuleList".
+ */
+export interface RoutingRuleList {
+  tenant_id: string;
+  items: RoutingRule[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RoutingRule".
+ */
+export interface RoutingRule {
+  id?: string | null;
+  name: string;
+  conditions?: RuleConditions;
+  action?: RuleAction;
+  team_id?: string | null;
+  enabled?: boolean;
+}
+export interface RuleConditions {
+  /**
+   * @maxItems 20
+   */
+  intents?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
+  /**
+   * @maxItems 3
+   */
+  urgencies?: [] | [Urgency] | [Urgency, Urgency] | [Urgency, Urgency, Urgency];
+  /**
+   * @maxItems 3
+   */
+  sentiments?: [] | [Sentiment] | [Sentiment, Sentiment] | [Sentiment, Sentiment, Sentiment];
+  /**
+   * @maxItems 4
+   */
+  priorities?:
+    [] | [Priority] | [Priority, Priority] | [Priority, Priority, Priority] | [Priority, Priority, Priority, Priority];
+  /**
+   * @maxItems 50
+   */
+  instance_ids?: string[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RoutingRulesRequest".
+ */
+export interface RoutingRulesRequest {
+  /**
+   * @maxItems 100
+   */
+  rules: RoutingRule[];
+  tenant_id?: string | null;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -871,6 +1458,71 @@ export interface SendResponse {
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SettingsRequest".
+ */
+export interface SettingsRequest {
+  settings: OperationsSettings;
+  tenant_id?: string | null;
+}
+/**
+ * ``public.operations_settings.settings``; a missing field takes its default.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "OperationsSettings".
+ */
+export interface OperationsSettings {
+  default_team_id?: string | null;
+  automatic_messages?: AutomaticMessages;
+  presence_ttl_seconds?: number;
+  reassign_cooldown_seconds?: number;
+  bot_timeout_seconds?: number;
+  csat_window_hours?: number;
+  away_window_hours?: number;
+}
+export interface AutomaticMessages {
+  greeting?: AutomaticMessage;
+  away?: AutomaticMessage1;
+  queue_position?: AutomaticMessage2;
+  csat_request?: AutomaticMessage3;
+  csat_thanks?: AutomaticMessage4;
+}
+export interface AutomaticMessage {
+  enabled?: boolean;
+  template: string;
+}
+export interface AutomaticMessage1 {
+  enabled?: boolean;
+  template: string;
+}
+export interface AutomaticMessage2 {
+  enabled?: boolean;
+  template: string;
+}
+export interface AutomaticMessage3 {
+  enabled?: boolean;
+  template: string;
+}
+export interface AutomaticMessage4 {
+  enabled?: boolean;
+  template: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SettingsView".
+ */
+export interface SettingsView {
+  tenant_id: string;
+  settings: OperationsSettings;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SnoozeRequest".
+ */
+export interface SnoozeRequest {
+  until?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "StartConversationRequest".
  */
 export interface StartConversationRequest {
@@ -905,6 +1557,61 @@ export interface SuggestionPayload {
   source: "llm" | "template";
   outcome: ("as_is" | "edited" | "discarded") | null;
   created_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TeamList".
+ */
+export interface TeamList {
+  items: TeamView[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TeamView".
+ */
+export interface TeamView {
+  id: string;
+  tenant_id: string;
+  name: string;
+  assignment_order: AssignmentOrder;
+  auto_assign: boolean;
+  agent_capacity: number | null;
+  fair_limit: number;
+  fair_window_seconds: number;
+  members: string[];
+  created_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TeamMembersRequest".
+ */
+export interface TeamMembersRequest {
+  /**
+   * @maxItems 500
+   */
+  user_ids: string[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TeamRequest".
+ */
+export interface TeamRequest {
+  name: string;
+  assignment_order?: AssignmentOrder1;
+  auto_assign?: boolean;
+  agent_capacity?: number | null;
+  fair_limit?: number;
+  fair_window_seconds?: number;
+  tenant_id?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TransferRequest".
+ */
+export interface TransferRequest {
+  agent_id?: string | null;
+  team_id?: string | null;
+  note?: string | null;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -943,6 +1650,184 @@ export interface WebhookRejected {
   code: string;
   reason: string;
 }
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AutomaticMessage".
+ */
+export interface AutomaticMessage5 {
+  enabled?: boolean;
+  template: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AutomaticMessages".
+ */
+export interface AutomaticMessages1 {
+  greeting?: AutomaticMessage;
+  away?: AutomaticMessage1;
+  queue_position?: AutomaticMessage2;
+  csat_request?: AutomaticMessage3;
+  csat_thanks?: AutomaticMessage4;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RuleConditions".
+ */
+export interface RuleConditions1 {
+  /**
+   * @maxItems 20
+   */
+  intents?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
+  /**
+   * @maxItems 3
+   */
+  urgencies?: [] | [Urgency] | [Urgency, Urgency] | [Urgency, Urgency, Urgency];
+  /**
+   * @maxItems 3
+   */
+  sentiments?: [] | [Sentiment] | [Sentiment, Sentiment] | [Sentiment, Sentiment, Sentiment];
+  /**
+   * @maxItems 4
+   */
+  priorities?:
+    [] | [Priority] | [Priority, Priority] | [Priority, Priority, Priority] | [Priority, Priority, Priority, Priority];
+  /**
+   * @maxItems 50
+   */
+  instance_ids?: string[];
+}
 
 /* Realtime: for each private topic, its events and their payloads (see catalogue.md). */
 /** `tenant:{tenant_id}`: any member of the tenant (owner, admin, agent). */
@@ -951,6 +1836,9 @@ export interface TenantTopicEvents {
   message_updated: MessagePayload;
   conversation_created: ConversationPayload;
   conversation_updated: ConversationPayload;
+  conversation_event: ConversationEventPayload;
+  note_created: NotePayload;
+  agent_presence_changed: PresencePayload;
   conversation_deleted: ConversationDeletedPayload;
   conversation_merged: ConversationMergedPayload;
   lead_created: LeadPayload;
@@ -970,4 +1858,9 @@ export interface ConversationTopicEvents {
   message_updated: MessagePayload;
   analysis_ready: AnalysisPayload;
   suggestion_ready: SuggestionPayload;
+  note_created: NotePayload;
+}
+/** `user:{user_id}`: only the user the topic names. */
+export interface UserTopicEvents {
+  mentioned: MentionPayload;
 }

@@ -10,7 +10,9 @@ import boto3
 from ponte.adapters.exceptions import QueuePublishError
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope, pack_envelopes
+from ponte.domain.lifecycle_job import LifecycleJob
 from ponte.ports.analysis import AnalyzeJobQueue
+from ponte.ports.lifecycle import LifecycleQueue
 from ponte.ports.queue import EventQueue
 
 _BATCH = 10
@@ -52,3 +54,23 @@ class SqsAnalyzeQueue(AnalyzeJobQueue):
         self._client.send_message(
             QueueUrl=self._url, MessageBody=job.model_dump_json(), DelaySeconds=max(0, min(900, delay_seconds))
         )
+
+
+class SqsLifecycleQueue(LifecycleQueue):
+    """The lifecycle queue: jobs in batches of ten (one SendMessageBatch per ten jobs)."""
+
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self._url = queue_url
+        self._client = client or boto3.client("sqs")
+
+    def publish(self, jobs: list[LifecycleJob]) -> None:
+        for start in range(0, len(jobs), _BATCH):
+            chunk = jobs[start : start + _BATCH]
+            entries: list[Any] = [
+                {"Id": str(i), "MessageBody": job.model_dump_json(), "MessageGroupId": job.tenant_id}
+                for i, job in enumerate(chunk)
+            ]
+            response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+            failed = response.get("Failed") or []
+            if failed:
+                raise QueuePublishError(f"{len(failed)} of {len(entries)} lifecycle jobs not accepted by SQS")

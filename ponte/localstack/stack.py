@@ -35,7 +35,7 @@ from ponte.adapters.secrets import (
     PowertoolsSecretStore,
     put_secret,
 )
-from ponte.adapters.sqs import SqsAnalyzeQueue
+from ponte.adapters.sqs import SqsAnalyzeQueue, SqsLifecycleQueue
 from ponte.adapters.tenant_keys import DEEPLINK_KEY, tenant_secret_name
 from ponte.domain.realtime import tenant_admin_topic, tenant_topic
 from ponte.localstack.http_log import request_handler
@@ -138,6 +138,9 @@ class LocalStack:
     _pollers: list[QueuePoller] = field(default_factory=list, init=False)
     _schedule_stop: threading.Event = field(default_factory=threading.Event, init=False)
     _schedule: threading.Thread | None = field(default=None, init=False)
+    _timers: threading.Thread | None = field(default=None, init=False)
+    # how often the lifecycle's timers run (snooze expiry, presence expiry, assignment sweep)
+    lifecycle_timer_seconds: float = 60.0
 
     @property
     def proxy_url(self) -> str:
@@ -188,6 +191,7 @@ class LocalStack:
             ingest_bulk_queue_url=self.queue_urls[c.DEFAULT_INGEST_BULK_QUEUE],
             analyze_queue_url=self.queue_urls[c.DEFAULT_ANALYZE_QUEUE],
             purge_queue_url=self.queue_urls[c.DEFAULT_PURGE_QUEUE],
+            lifecycle_queue_url=self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE],
             app_secret_name=APP_SECRET_NAME,
             **self.overrides,
         )
@@ -199,6 +203,7 @@ class LocalStack:
                 db=self.db,
                 queue=ingest_queue(self.settings, self.sqs),
                 secrets=store,
+                lifecycle_queue=SqsLifecycleQueue(self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE], self.sqs),
             )
         )
         functions_app.set_container(
@@ -207,6 +212,7 @@ class LocalStack:
                 db=self.db,
                 analyze_queue=SqsAnalyzeQueue(self.settings.analyze_queue_url or "", self.sqs),
                 secrets=store,
+                lifecycle_queue=SqsLifecycleQueue(self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE], self.sqs),
             )
         )
         self._start_proxy()
@@ -224,6 +230,7 @@ class LocalStack:
             (c.DEFAULT_INGEST_BULK_QUEUE, functions_app.ingest_bulk),
             (c.DEFAULT_ANALYZE_QUEUE, functions_app.analyze),
             (c.DEFAULT_PURGE_QUEUE, functions_app.purge),
+            (c.DEFAULT_LIFECYCLE_QUEUE, functions_app.lifecycle),
         ):
             self._pollers.append(
                 QueuePoller(
@@ -235,6 +242,8 @@ class LocalStack:
             )
         self._schedule = threading.Thread(target=self._run_schedule, name="purge-schedule", daemon=True)
         self._schedule.start()
+        self._timers = threading.Thread(target=self._run_lifecycle_timers, name="lifecycle-timers", daemon=True)
+        self._timers.start()
         if self.supervise:
             self.supervisor = Supervisor(self._children(), logger).start()
         self.started_in = time.monotonic() - started
@@ -313,6 +322,14 @@ class LocalStack:
             except Exception:  # keep the schedule going, as EventBridge would
                 functions_app.logger.exception("scheduled purge failed")
 
+    def _run_lifecycle_timers(self) -> None:
+        """The lifecycle's ``@app.schedule`` (every minute on AWS; ``lifecycle_timer_seconds`` here)."""
+        while not self._schedule_stop.wait(self.lifecycle_timer_seconds):
+            try:
+                functions_app.lifecycle_timers_handler({}, None)
+            except Exception:  # keep the schedule going, as EventBridge would
+                functions_app.logger.exception("lifecycle timers failed")
+
     def _export_aws_env(self) -> None:
         """Adapters that build their own boto3 clients reach the local endpoint too."""
         assert self.moto is not None
@@ -389,6 +406,9 @@ class LocalStack:
         if self._schedule is not None:  # a sweep under way finishes before the services it uses stop
             self._schedule.join(timeout=30)
             self._schedule = None
+        if self._timers is not None:
+            self._timers.join(timeout=30)
+            self._timers = None
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None

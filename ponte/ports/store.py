@@ -4,7 +4,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import ContactsEvent, MessageEvent, StatusEvent
@@ -19,6 +19,11 @@ class SavedMessage:
     lead_id: str | None = None  # set when this message created the contact's lead
     # an inbound text without an analysis yet: the analyze job is (re-)enqueued, at least once
     needs_analysis: bool = False
+    # a newly stored message (stored=True): where it went, for the lifecycle's after-commit job
+    conversation_id: str | None = None
+    inbound: bool = False
+    kind: str | None = None
+    occurred_at: datetime | None = None
 
 
 class IngestStore(ABC):

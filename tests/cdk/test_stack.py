@@ -14,7 +14,7 @@ from tests.cdk.conftest import Synth, Synths
 pytestmark = pytest.mark.cdk
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUE_KEYS = ("ingest", "bulk", "analyze", "purge")
+QUEUE_KEYS = ("ingest", "bulk", "analyze", "purge", "lifecycle")
 DATABASE, APP, WORKER, GATEWAY = "database_url", "app", "worker_token", "gateway"
 
 
@@ -127,6 +127,7 @@ def test_the_real_functions_consume_every_queue_and_sweep_the_purge_every_five_m
         if event["Type"] == "Schedule"
     ]
     assert "rate(5 minutes)" in schedules
+    assert "rate(1 minute)" in schedules  # the lifecycle's timers
 
 
 def test_handlers_added_later_are_wired_from_the_app_object(synths: Synths) -> None:
@@ -246,11 +247,13 @@ def test_each_function_may_touch_only_its_own_queues_and_secrets(synths: Synths)
 
     expected = [
         # (synth, app, function, consumes, sends to, reads secrets)
-        (real, "proxy", "api_handler", (), ("ingest", "bulk", "purge"), (DATABASE, APP, GATEWAY)),
-        (real, "functions", "ingest", ("ingest",), ("analyze",), (DATABASE, APP)),
-        (real, "functions", "ingest_bulk", ("bulk",), ("analyze",), (DATABASE, APP)),
-        (real, "functions", "analyze", ("analyze",), ("analyze",), (DATABASE, APP, WORKER)),
-        (sample, "functions", "analyze", ("analyze",), ("analyze",), (DATABASE, APP, WORKER)),
+        (real, "proxy", "api_handler", (), ("ingest", "bulk", "purge", "lifecycle"), (DATABASE, APP, GATEWAY)),
+        (real, "functions", "ingest", ("ingest",), ("analyze", "lifecycle"), (DATABASE, APP)),
+        (real, "functions", "ingest_bulk", ("bulk",), ("analyze", "lifecycle"), (DATABASE, APP)),
+        (real, "functions", "analyze", ("analyze",), ("analyze", "lifecycle"), (DATABASE, APP, WORKER)),
+        (real, "functions", "lifecycle", ("lifecycle",), (), (DATABASE, APP, GATEWAY)),
+        (real, "functions", "lifecycle_timers", (), (), (DATABASE, APP, GATEWAY)),
+        (sample, "functions", "analyze", ("analyze",), ("analyze", "lifecycle"), (DATABASE, APP, WORKER)),
         (sample, "functions", "purge", ("purge",), (), (DATABASE, APP)),
         (sample, "functions", "purge_sweep", (), (), (DATABASE, APP)),
         (sample, "functions", "diagnostics_cleanup", (), (), (DATABASE, APP)),

@@ -178,7 +178,14 @@ class PgIngestStore(IngestStore):
                 # the echo of an agent's send whose answer was lost: that send is confirmed now
                 confirm_by_echo(conn, tenant_id, instance_id, chat_key, message_id=message_id, event=event)
             return SavedMessage(
-                stored=True, message_id=message_id, lead_id=lead_id, needs_analysis=inbound and _is_text(event)
+                stored=True,
+                message_id=message_id,
+                lead_id=lead_id,
+                needs_analysis=inbound and _is_text(event),
+                conversation_id=conversation["id"],
+                inbound=inbound,
+                kind=event.kind.value,
+                occurred_at=event.occurred_at,
             )
 
     def _apply_to_target(self, tenant_id: str, instance_id: str, event: MessageEvent) -> bool:
