@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from ponte.localstack.seed import DEMO_AGENT_ID, seed_tenant
 from ponte.localstack.stack import LocalStack
@@ -58,8 +59,7 @@ def until(stack: LocalStack, sql: str, args: tuple[Any, ...] = (), timeout: floa
     """The first row of ``sql`` once it has one (polled), or fail."""
     deadline = time.monotonic() + timeout
     while True:
-        with psycopg.connect(stack.dsn) as conn:
-            conn.row_factory = psycopg.rows.dict_row
+        with psycopg.connect(stack.dsn, row_factory=dict_row) as conn:
             row = conn.execute(sql, args).fetchone()
         if row is not None:
             return row

@@ -180,7 +180,7 @@ def test_a_reply_stops_the_clocks_once_and_a_csat_answer_does_not_reopen(db: Dat
             (TENANT, '{"automatic_messages": {"csat_request": {"enabled": true, "template": "Nota? {protocolo}"},'
                      ' "csat_thanks": {"enabled": true, "template": "Obrigado!"}}}'),
         )  # fmt: skip
-        message_id = conn.execute("select id::text from public.messages").fetchone()["id"]  # type: ignore[index]
+        message_id = conn.execute("select id::text from public.messages").fetchone()["id"]
     replied_at = T0 + timedelta(minutes=7)
     # WHEN Ana replies (seen twice: by the proxy's send and by the ingest of its echo)
     first = lifecycle.record_reply(TENANT, conversation, message_id, ANA, replied_at)
