@@ -91,6 +91,8 @@ export interface PonteContract {
   AgentList: AgentList;
   AnalysisPayload: AnalysisPayload;
   AssignRequest: AssignRequest;
+  BusinessHoursRequest: BusinessHoursRequest;
+  BusinessHoursView: BusinessHoursView;
   ContactPage: ContactPage;
   ContactRef: ContactRef;
   ConversationDeletedPayload: ConversationDeletedPayload;
@@ -226,6 +228,78 @@ export interface StoredScoreParts {
 export interface AssignRequest {
   agent_id?: string | null;
   team_id?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "BusinessHoursRequest".
+ */
+export interface BusinessHoursRequest {
+  /**
+   * @maxItems 200
+   */
+  items: BusinessHours[];
+  tenant_id?: string | null;
+}
+/**
+ * A schedule and its scope: the tenant's (both ids null), an instance's, or a team's.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "BusinessHours".
+ */
+export interface BusinessHours {
+  instance_id?: string | null;
+  team_id?: string | null;
+  schedule: Schedule;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Schedule".
+ */
+export interface Schedule {
+  time_zone?: string;
+  weekly?: {
+    [k: string]: Interval[];
+  };
+  national_holidays?: boolean;
+  /**
+   * @maxItems 200
+   */
+  holidays?: LocalHoliday[];
+}
+/**
+ * ``["08:00", "12:00"]``: open from 08:00 to 12:00 local time (``24:00`` ends at midnight).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Interval".
+ */
+export interface Interval {
+  start: string;
+  end: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "LocalHoliday".
+ */
+export interface LocalHoliday {
+  date: string;
+  name: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "BusinessHoursView".
+ */
+export interface BusinessHoursView {
+  tenant_id: string;
+  items: BusinessHours[];
+  national_holidays: HolidayView[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "HolidayView".
+ */
+export interface HolidayView {
+  date: string;
+  name: string;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema

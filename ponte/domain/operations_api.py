@@ -3,12 +3,13 @@ routing rules and settings (the frontend contract is generated from these models
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ponte.domain.assignment import AssignmentOrder
+from ponte.domain.business_hours import Schedule
 from ponte.domain.lifecycle import Action, ActorType, State
 from ponte.domain.operations import OperationsSettings
 from ponte.domain.routing import RoutingRule
@@ -183,3 +184,27 @@ class RoutingRuleList(Model):
 class SettingsView(Model):
     tenant_id: str
     settings: OperationsSettings
+
+
+class BusinessHours(Model):
+    """A schedule and its scope: the tenant's (both ids null), an instance's, or a team's."""
+
+    instance_id: str | None = None
+    team_id: str | None = None
+    schedule: Schedule
+
+
+class BusinessHoursRequest(Model):
+    items: list[BusinessHours] = Field(max_length=200)
+    tenant_id: str | None = None
+
+
+class HolidayView(Model):
+    date: date
+    name: str
+
+
+class BusinessHoursView(Model):
+    tenant_id: str
+    items: list[BusinessHours]
+    national_holidays: list[HolidayView]  # this year's and next year's, built in

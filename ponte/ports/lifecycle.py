@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ponte.domain.business_hours import Schedule
 from ponte.domain.lifecycle import Lifecycle, Transition
 from ponte.domain.lifecycle_job import LifecycleJob
 from ponte.domain.operations import AutomaticKind, OperationsSettings
@@ -134,6 +135,10 @@ class LifecycleStore(ABC):
 
     @abstractmethod
     def routing_rules(self, tenant_id: str) -> tuple[RoutingRule, ...]: ...
+
+    @abstractmethod
+    def schedule(self, tenant_id: str, instance_id: str, team_id: str | None) -> Schedule | None:
+        """The business hours that apply: the team's, else the instance's, else the tenant's; None: always open."""
 
     @abstractmethod
     def routing_facts(self, tenant_id: str, message_id: str) -> RoutingFacts | None:

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 
 from ponte.domain.operations import OperationsSettings
-from ponte.domain.operations_api import AgentView, NoteView, PresenceView, TeamRequest, TeamView
+from ponte.domain.operations_api import AgentView, BusinessHours, NoteView, PresenceView, TeamRequest, TeamView
 from ponte.domain.routing import RoutingRule
 from ponte.ports.lifecycle import Claims
 
@@ -64,3 +64,13 @@ class OperationsStore(ABC):
 
     @abstractmethod
     def save_settings(self, claims: Claims, tenant_id: str, settings: OperationsSettings) -> OperationsSettings: ...
+
+    @abstractmethod
+    def business_hours(self, tenant_id: str) -> list[BusinessHours]: ...
+
+    @abstractmethod
+    def replace_business_hours(self, claims: Claims, tenant_id: str, items: list[BusinessHours]) -> list[BusinessHours]:
+        """All of the tenant's schedules at once (admins, by policy)."""
+
+    @abstractmethod
+    def instance_ids(self, tenant_id: str) -> set[str]: ...

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ponte.domain.business_hours import is_open, next_open
 from ponte.domain.csat import parse_rating
 from ponte.domain.lifecycle import Actor, ActorType, Resolve, Route, State, TransitionRefusedError, Wake, decide
 from ponte.domain.lifecycle import on_customer_message as lifecycle_on_message
@@ -27,9 +28,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class _Outgoing:
-    """Automatic messages decided inside a transaction, sent once it committed."""
+    """Automatic messages decided inside a transaction, sent once it committed (with the key's
+    window: the cycle, or for the away message the time it opens again)."""
 
     items: list[tuple[AutomaticKind, ConversationState, dict[str, str]]] = field(default_factory=list)
+    windows: dict[AutomaticKind, str] = field(default_factory=dict)
 
 
 def wait_text(seconds: float | None) -> str:
@@ -104,22 +107,38 @@ class AutomationService:
                         outcome = "csat_answered"
                     continue
                 transition = lifecycle_on_message(c.lifecycle, customer, message.occurred_at)
+                opened = False
                 if transition is not None:
                     unit.apply(transition, message.occurred_at)
                     outcome = transition.action.value
-                    if transition.new_cycle:
-                        outgoing.items.append((AutomaticKind.GREETING, unit.conversation, {}))
+                    opened = transition.new_cycle
                 elif unit.conversation.protocol is None:
                     unit.record_open(message.occurred_at)
                     outcome = "opened"
-                    outgoing.items.append((AutomaticKind.GREETING, unit.conversation, {}))
+                    opened = True
                 unit.customer_waits(message.occurred_at)
+                self._greet_or_away(unit.conversation, message.occurred_at, opened, outgoing)
                 if unit.conversation.lifecycle.state is State.BOT and message.kind != "text":
                     route_now = True  # no analysis will come for it: route without one
         self._send_all(outgoing, settings)
         if route_now:
             self.route(tenant_id, conversation_id, None, reason="not_analysable")
         return outcome
+
+    def _greet_or_away(self, conversation: ConversationState, at: datetime, opened: bool, outgoing: _Outgoing) -> None:
+        """Inside business hours a new cycle is greeted; outside them the away message goes instead
+        (with the protocol), at most once per conversation per closed period."""
+        life = conversation.lifecycle
+        schedule = self._store.schedule(conversation.tenant_id, conversation.instance_id, life.team_id)
+        if is_open(schedule, at):
+            if opened:
+                outgoing.items.append((AutomaticKind.GREETING, conversation, {}))
+            return
+        assert schedule is not None
+        reopens = next_open(schedule, at)
+        if AutomaticKind.AWAY not in outgoing.windows:
+            outgoing.items.append((AutomaticKind.AWAY, conversation, {}))
+        outgoing.windows[AutomaticKind.AWAY] = reopens.isoformat() if reopens else "closed"
 
     def _csat_answer(
         self, conversation: ConversationState, body: str | None, at: datetime, settings: OperationsSettings
@@ -166,6 +185,10 @@ class AutomationService:
     def _queue_position(self, conversation: ConversationState, settings: OperationsSettings) -> None:
         if not settings.automatic_messages.queue_position.enabled:
             return
+        life = conversation.lifecycle
+        schedule = self._store.schedule(conversation.tenant_id, conversation.instance_id, life.team_id)
+        if not is_open(schedule, self._clock.now()):
+            return  # the away message said when we answer
         found = self._store.queue_position(conversation.tenant_id, conversation.id)
         if found is None:
             return
@@ -227,15 +250,20 @@ class AutomationService:
 
     def _send_all(self, outgoing: _Outgoing, settings: OperationsSettings) -> None:
         for kind, conversation, more in outgoing.items:
-            self._send(kind, conversation, variables(conversation, **more), settings)
+            self._send(kind, conversation, variables(conversation, **more), settings, outgoing.windows.get(kind))
 
     def _send(
-        self, kind: AutomaticKind, conversation: ConversationState, values: dict[str, str], settings: OperationsSettings
+        self,
+        kind: AutomaticKind,
+        conversation: ConversationState,
+        values: dict[str, str],
+        settings: OperationsSettings,
+        window: str | None = None,
     ) -> bool:
         message = settings.automatic_messages.of(kind)
         if not message.enabled or self._sender is None:
             return False
-        key = f"auto:{kind.value}:{conversation.id}:{conversation.lifecycle.cycle}"
+        key = f"auto:{kind.value}:{conversation.id}:{window or conversation.lifecycle.cycle}"
         try:
             return self._sender.send(
                 conversation.tenant_id, conversation.id, kind, render(message.template, values), key

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ponte.domain.business_hours import national_holidays
 from ponte.domain.operations_api import (
     AgentList,
+    BusinessHours,
+    BusinessHoursRequest,
+    BusinessHoursView,
+    HolidayView,
     NotePage,
     NoteRequest,
     NoteView,
@@ -24,6 +29,7 @@ from ponte.domain.operations_api import (
 )
 from ponte.domain.text import clean_text
 from ponte.ports.accounts import MembershipReader
+from ponte.ports.clock import Clock
 from ponte.ports.lifecycle import Claims
 from ponte.ports.operations import OperationsStore, TeamNameTakenError
 from ponte.services.exceptions import BadRequestError, ForbiddenError, NotFoundError, UnprocessableError
@@ -33,8 +39,13 @@ from ponte.services.paging import decode_cursor, encode_cursor, id_param, page_l
 
 class OperationsService:
     def __init__(
-        self, store: OperationsStore, memberships: MembershipReader, lifecycle: LifecycleService | None = None
+        self,
+        store: OperationsStore,
+        memberships: MembershipReader,
+        lifecycle: LifecycleService | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        self._clock = clock or Clock()
         self._store = store
         self._memberships = memberships
         self._lifecycle = lifecycle
@@ -161,6 +172,41 @@ class OperationsService:
                 raise UnprocessableError("default_team_id: no such team in this tenant", code="unknown_team")
             settings = settings.model_copy(update={"default_team_id": team})
         return SettingsView(tenant_id=tenant, settings=self._store.save_settings(claims, tenant, settings))
+
+    # --- business hours ------------------------------------------------------------------------------
+
+    def business_hours(self, claims: Claims, tenant_id: str | None) -> BusinessHoursView:
+        tenant = self.tenant(claims, tenant_id)
+        return BusinessHoursView(
+            tenant_id=tenant,
+            items=self._store.business_hours(tenant),
+            national_holidays=_holidays(self._clock.now().year),
+        )
+
+    def replace_business_hours(self, claims: Claims, request: BusinessHoursRequest) -> BusinessHoursView:
+        tenant = self.tenant(claims, request.tenant_id, admin=True)
+        teams, instances = self._store.team_ids(tenant), self._store.instance_ids(tenant)
+        items: list[BusinessHours] = []
+        scopes: set[tuple[str | None, str | None]] = set()
+        for item in request.items:
+            team, instance = id_param(item.team_id, "team_id"), id_param(item.instance_id, "instance_id")
+            if team is not None and instance is not None:
+                raise BadRequestError("a schedule is the tenant's, an instance's or a team's", code="invalid_scope")
+            if team is not None and team not in teams:
+                raise UnprocessableError("no such team in this tenant", code="unknown_team")
+            if instance is not None and instance not in instances:
+                raise UnprocessableError("no such instance in this tenant", code="unknown_instance")
+            if (instance, team) in scopes:
+                raise BadRequestError("one schedule per scope", code="duplicate_scope")
+            scopes.add((instance, team))
+            items.append(item.model_copy(update={"team_id": team, "instance_id": instance}))
+        saved = self._store.replace_business_hours(claims, tenant, items)
+        return BusinessHoursView(tenant_id=tenant, items=saved, national_holidays=_holidays(self._clock.now().year))
+
+
+def _holidays(year: int) -> list[HolidayView]:
+    found = {**national_holidays(year), **national_holidays(year + 1)}
+    return [HolidayView(date=day, name=name) for day, name in sorted(found.items())]
 
 
 def _id(value: str | None, name: str) -> str:

@@ -12,6 +12,8 @@ from ponte.contract.declare import Bodies, responds
 from ponte.domain.operations_api import (
     AgentList,
     AssignRequest,
+    BusinessHoursRequest,
+    BusinessHoursView,
     EventList,
     LifecycleView,
     NotePage,
@@ -222,3 +224,22 @@ def put_settings() -> Response:
     claims = _claims()
     request = parse_body(SettingsRequest, _json())
     return json_response(200, container().operations.save_settings(claims, request))
+
+
+@operations_routes.route("/business-hours", methods=["GET"])
+@api
+@responds({200: BusinessHoursView, **ERRORS}, summary="Schedules (tenant, instance, team) and national holidays")
+def get_business_hours() -> Response:
+    claims = _claims()
+    return json_response(200, container().operations.business_hours(claims, _params().get("tenant_id")))
+
+
+@operations_routes.route("/business-hours", methods=["PUT"])
+@api
+@responds({200: BusinessHoursView, **ERRORS}, request=BusinessHoursRequest, summary="Replace them (owners, admins)")
+def put_business_hours() -> Response:
+    """Each item: ``{"instance_id"?, "team_id"?, "schedule": {"time_zone", "weekly": {"mon": [{"start":
+    "08:00", "end": "12:00"}, ...]}, "national_holidays": true, "holidays": [{"date", "name"}]}}``."""
+    claims = _claims()
+    request = parse_body(BusinessHoursRequest, _json())
+    return json_response(200, container().operations.replace_business_hours(claims, request))

@@ -290,3 +290,34 @@ def test_hostile_input_on_the_operations_routes(ops: LocalStack) -> None:
     # the note with a lone surrogate was stored with it replaced, never a 500
     bodies = [n["body"] for n in ana.get(f"/conversations/{conversation}/notes").json()["items"]]
     assert bodies == ["\ufffd"]
+
+
+def test_outside_business_hours_the_away_message_goes_once_instead_of_the_greeting(ops: LocalStack) -> None:
+    assert ops.demo is not None
+    setup_team(ops, automatic=True)
+    owner = OpsApi(ops, ops.demo.user_id)
+    # GIVEN the tenant closed today all day (its own holiday) and only open on Sundays at dawn
+    today = time.strftime("%Y-%m-%d")
+    hours = owner.put("/business-hours", {"items": [{"schedule": {
+        "weekly": {"sun": [{"start": "03:00", "end": "03:01"}]},
+        "holidays": [{"date": today, "name": "Inventário"}]}}]})  # fmt: skip
+    assert hours.status_code == 200, hours.text
+    assert "Natal" in {h["name"] for h in hours.json()["national_holidays"]}
+    # WHEN a customer writes twice
+    post_inbound(ops, "caio", "AWAY1", "Vocês estão abertos?")
+    conversation = conversation_of(ops, "caio")
+    away = automatic(ops, conversation, "away")
+    post_inbound(ops, "caio", "AWAY2", "Alô?")
+    until(ops, "select 1 from public.messages where provider_message_id = 'AWAY2'")
+    until(ops, "select 1 from public.conversation_events where conversation_id = %s and action = 'route'",
+          (conversation,))  # fmt: skip
+    time.sleep(1.5)  # the second message's lifecycle job has run
+    # THEN one away message with the protocol, and no greeting
+    protocol = until(ops, "select protocol from public.conversations where id = %s", (conversation,))["protocol"]
+    assert protocol in away["body"] and away["body"].startswith("Olá, Caio! Nosso atendimento está fechado")
+    with psycopg.connect(ops.dsn) as conn:
+        kinds = conn.execute(
+            "select automatic_kind from public.outbound_messages where conversation_id = %s order by created_at",
+            (conversation,),
+        ).fetchall()
+    assert [k for (k,) in kinds] == ["away"]

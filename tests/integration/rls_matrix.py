@@ -104,6 +104,7 @@ insert into public.conversation_events (tenant_id, conversation_id, instance_id,
   actor_type) values ('{TENANT_A}', '{CONVERSATION}', '{INSTANCE}', 1, 'transition', 'open', 'bot', 'customer');
 insert into public.conversation_notes (id, tenant_id, conversation_id, author_id, body)
   values ('{NOTE}', '{TENANT_A}', '{CONVERSATION}', '{ADMIN}', 'cliente VIP');
+insert into public.business_hours (tenant_id, schedule) values ('{TENANT_A}', '{{}}');
 insert into public.csat_responses (id, tenant_id, conversation_id, cycle, score, answered_at)
   values ('{CSAT}', '{TENANT_A}', '{CONVERSATION}', 1, 5, now());
 """
@@ -338,6 +339,13 @@ TABLES: tuple[Table, ...] = (
         "body = body",
         # members read and write notes as themselves; an author deletes their own; nobody edits one
         {"select": MEMBERS, "insert": MEMBERS, "delete": frozenset({"admin"})},
+    ),
+    Table(
+        "public.business_hours",
+        f"tenant_id = '{TENANT_A}'",
+        f"insert into public.business_hours (tenant_id, team_id, schedule) values ('{TENANT_A}', '{TEAM}', '{{}}')",
+        "schedule = schedule",
+        _rw(MEMBERS, ADMINS),
     ),
     Table(
         "public.csat_responses",

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from ponte.adapters.postgres.db import Database
 from ponte.domain.assignment import AgentLoad, AssignmentOrder, TeamPolicy, after_assignment, pick_agent
+from ponte.domain.business_hours import Schedule
 from ponte.domain.lifecycle import Action, Actor, ActorType, Assign, Lifecycle, State, Transition, decide
 from ponte.domain.operations import OperationsSettings
 from ponte.domain.operations_api import EventView
@@ -347,6 +348,21 @@ class PgLifecycleStore(LifecycleStore):
     def routing_rules(self, tenant_id: str) -> tuple[RoutingRule, ...]:
         with self._db.as_service(tenant_id) as conn:
             return read_rules(conn, tenant_id)
+
+    def schedule(self, tenant_id: str, instance_id: str, team_id: str | None) -> Schedule | None:
+        with self._db.as_service(tenant_id) as conn:
+            row = conn.execute(
+                "select schedule from public.business_hours where tenant_id = %s"
+                " and (team_id = %s::uuid or instance_id = %s::uuid or (team_id is null and instance_id is null))"
+                " order by (team_id is not null) desc, (instance_id is not null) desc limit 1",
+                (tenant_id, team_id, instance_id),
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            return Schedule.model_validate(row["schedule"])
+        except ValidationError:  # written around the API: treated as always open rather than failing
+            return None
 
     def routing_facts(self, tenant_id: str, message_id: str) -> RoutingFacts | None:
         with self._db.as_service(tenant_id) as conn:

@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.lifecycle import read_rules, read_settings
 from ponte.domain.operations import OperationsSettings
-from ponte.domain.operations_api import AgentView, NoteView, PresenceView, TeamRequest, TeamView
+from ponte.domain.operations_api import AgentView, BusinessHours, NoteView, PresenceView, TeamRequest, TeamView
 from ponte.domain.routing import RoutingRule
 from ponte.ports.lifecycle import Claims
 from ponte.ports.operations import OperationsStore, TeamNameTakenError
@@ -190,3 +190,34 @@ class PgOperationsStore(OperationsStore):
                 (tenant_id, data),
             )
             return read_settings(conn, tenant_id)
+
+    def business_hours(self, tenant_id: str) -> list[BusinessHours]:
+        with self._db.as_service(tenant_id) as conn:
+            return _business_hours(conn, tenant_id)
+
+    def replace_business_hours(self, claims: Claims, tenant_id: str, items: list[BusinessHours]) -> list[BusinessHours]:
+        with self._db.as_user(claims) as conn:
+            conn.execute("delete from public.business_hours where tenant_id = %s", (tenant_id,))
+            for item in items:
+                conn.execute(
+                    "insert into public.business_hours (tenant_id, instance_id, team_id, schedule)"
+                    " values (%s, %s, %s, %s)",
+                    (tenant_id, item.instance_id, item.team_id, Jsonb(item.schedule.model_dump(mode="json"))),
+                )
+            return _business_hours(conn, tenant_id)
+
+    def instance_ids(self, tenant_id: str) -> set[str]:
+        with self._db.as_service(tenant_id) as conn:
+            rows = conn.execute(
+                "select id::text from public.whatsapp_instances where tenant_id = %s", (tenant_id,)
+            ).fetchall()
+        return {r["id"] for r in rows}
+
+
+def _business_hours(conn: psycopg.Connection[Any], tenant_id: str) -> list[BusinessHours]:
+    rows = conn.execute(
+        "select instance_id::text, team_id::text, schedule from public.business_hours where tenant_id = %s"
+        " order by instance_id nulls first, team_id nulls first",
+        (tenant_id,),
+    ).fetchall()
+    return [BusinessHours.model_validate(r) for r in rows]
