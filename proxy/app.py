@@ -39,12 +39,14 @@ from proxy.responses import (
 )
 from proxy.routes.inbox import inbox_routes
 from proxy.routes.operations import operations_routes
+from proxy.routes.reports import report_routes
 from proxy.runtime import container
 
 app = Chalice(app_name="ponte-proxy", configure_logs=False)  # Powertools logs under this name
 
 app.register_blueprint(inbox_routes)
 app.register_blueprint(operations_routes)
+app.register_blueprint(report_routes)
 
 
 def _webhook(provider: str, instance: str, secret: str | None) -> Response:

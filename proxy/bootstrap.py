@@ -20,6 +20,7 @@ from ponte.adapters.postgres.lifecycle import PgLifecycleStore
 from ponte.adapters.postgres.operations import PgOperationsStore
 from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.postgres.quarantine import PgQuarantineStore
+from ponte.adapters.postgres.reports import PgReportStore
 from ponte.adapters.postgres.sending import PgSendStore, PgSuggestions
 from ponte.adapters.postgres.sessions import PgSessionStore
 from ponte.adapters.secrets import JWT_SECRET, PowertoolsSecretStore, app_secret, resolve_secrets, secret_store
@@ -44,6 +45,7 @@ from ponte.services.operations import OperationsService
 from ponte.services.privacy import PrivacyService
 from ponte.services.quarantine_replay import QuarantineReplayService
 from ponte.services.rate_limit import InstanceRateLimiter
+from ponte.services.reports import ReportService
 from ponte.services.sending import SendService
 from ponte.services.sessions import SessionService
 from ponte.settings import Settings
@@ -68,6 +70,7 @@ class ProxyContainer:
     inbox: InboxService
     lifecycle: LifecycleService
     operations: OperationsService
+    reports: ReportService
 
 
 def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
@@ -123,6 +126,7 @@ def bootstrap(
     if lifecycle_queue is None and settings.lifecycle_queue_url:
         lifecycle_queue = SqsLifecycleQueue(settings.lifecycle_queue_url)
     lifecycle = LifecycleService(PgLifecycleStore(db), queue=lifecycle_queue)
+    operations = OperationsService(PgOperationsStore(db), memberships, lifecycle)
     return ProxyContainer(
         settings=settings,
         db=db,
@@ -147,7 +151,8 @@ def bootstrap(
         diagnostics=DiagnosticsService(PgDiagnosticsReader(db), retention_days=settings.diagnostics_retention_days),
         inbox=InboxService(PgInboxReader(db)),
         lifecycle=lifecycle,
-        operations=OperationsService(PgOperationsStore(db), memberships, lifecycle),
+        operations=operations,
+        reports=ReportService(PgReportStore(db), operations),
     )
 
 

@@ -119,6 +119,7 @@ export interface PonteContract {
   InstanceQrPayload: InstanceQrPayload;
   InstanceStatusPayload: InstanceStatusPayload;
   InstanceView: InstanceView;
+  KpiReport: KpiReport;
   LeadPage: LeadPage;
   LeadPayload: LeadPayload;
   LifecycleView: LifecycleView;
@@ -868,6 +869,91 @@ export interface QrView {
   qr_image: string | null;
   pairing_code: string | null;
   generated_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "KpiReport".
+ */
+export interface KpiReport {
+  tenant_id: string;
+  period_from: string;
+  period_to: string;
+  filters: KpiFilters;
+  conversations_opened: number;
+  conversations_queued: number;
+  conversations_resolved: number;
+  resolved_by_automation: number;
+  automation_resolution_rate: number | null;
+  first_response: Durations;
+  reply: Durations;
+  resolution: Durations;
+  queue_wait: Durations;
+  sla_breaches: number;
+  sla_met: number;
+  sla_breach_rate: number | null;
+  csat_average: number | null;
+  csat_count: number;
+  leads_created: number;
+  leads_won: number;
+  lead_conversion_rate: number | null;
+  by_day: DayCount[];
+  by_hour: HourCount[];
+  agents: AgentKpis[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "KpiFilters".
+ */
+export interface KpiFilters {
+  team_id: string | null;
+  agent_id: string | null;
+  instance_id: string | null;
+}
+/**
+ * A duration's distribution over the period: ``count`` measurements.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Durations".
+ */
+export interface Durations {
+  count: number;
+  seconds_avg: number | null;
+  seconds_p50: number | null;
+  seconds_p90: number | null;
+  seconds_p95: number | null;
+  business_seconds_p50: number | null;
+  business_seconds_p90: number | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "DayCount".
+ */
+export interface DayCount {
+  day: string;
+  conversations_opened: number;
+  conversations_resolved: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "HourCount".
+ */
+export interface HourCount {
+  hour: number;
+  conversations_opened: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AgentKpis".
+ */
+export interface AgentKpis {
+  agent_id: string;
+  assigned: number;
+  resolved: number;
+  first_responses: number;
+  first_response_seconds_p50: number | null;
+  replies: number;
+  csat_average: number | null;
+  open_conversations_now: number;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema

@@ -55,6 +55,8 @@ class ConversationState(BaseModel):
     previous_assignee: str | None
     csat_requested_at: datetime | None
     csat_answered: bool  # this cycle's CSAT answer is stored
+    sla_due_at: datetime | None = None
+    sla_breach_recorded_for: datetime | None = None
 
 
 class InboundMessage(BaseModel):
@@ -82,7 +84,14 @@ class LifecycleUnit(ABC):
     conversation: ConversationState
 
     @abstractmethod
-    def apply(self, transition: Transition, at: datetime, *, value_seconds: float | None = None) -> EventView:
+    def apply(
+        self,
+        transition: Transition,
+        at: datetime,
+        *,
+        value_seconds: float | None = None,
+        business_seconds: float | None = None,
+    ) -> EventView:
         """Store the transition on the conversation (state, status, team, assignee, timestamps; a new
         cycle's protocol) and record its event."""
 
@@ -95,9 +104,16 @@ class LifecycleUnit(ABC):
         """The reply clock runs from ``at`` unless it already runs."""
 
     @abstractmethod
-    def record_reply(self, message_id: str, agent_id: str | None, at: datetime) -> list[EventView]:
+    def record_reply(
+        self, message_id: str, agent_id: str | None, at: datetime, schedule: Schedule | None = None
+    ) -> list[EventView]:
         """A human, public reply: stops the reply clock (``reply`` event) and, the first of the
-        cycle, the first-response clock (``first_response``); clears the SLA. Idempotent per message."""
+        cycle, the first-response clock (``first_response``), each also in business seconds of
+        ``schedule``; a late one records the SLA's breach; clears the SLA. Idempotent per message."""
+
+    @abstractmethod
+    def record_sla_breach(self, at: datetime) -> EventView | None:
+        """The pending SLA broke (once per due time); None when it was already recorded or none is due."""
 
     @abstractmethod
     def record_csat(self, score: int, message_id: str, at: datetime) -> bool:
@@ -173,6 +189,10 @@ class LifecycleStore(ABC):
     @abstractmethod
     def expire_presence(self, now: datetime) -> int:
         """Members whose heartbeat is older than their tenant's TTL go offline; how many."""
+
+    @abstractmethod
+    def breached_slas(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]:
+        """(tenant, conversation) whose SLA broke with the customer still waiting, not yet recorded."""
 
     @abstractmethod
     def teams_with_queue(self) -> list[tuple[str, str | None]]:

@@ -21,7 +21,7 @@ from ponte.domain.operations import AutomaticKind, OperationsSettings, render
 from ponte.domain.routing import RoutingFacts, RuleAction, route
 from ponte.ports.clock import Clock
 from ponte.ports.lifecycle import AutomaticSender, ConversationState, LifecycleStore
-from ponte.services.lifecycle import LifecycleService, measured_seconds
+from ponte.services.lifecycle import LifecycleService, apply_measured
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class AutomationService:
                 transition = decide(c.lifecycle, Resolve(actor=actor, reason=why), now)
             else:
                 transition = decide(c.lifecycle, Route(actor=actor, team_id=team, reason=why), now)
-            unit.apply(transition, now, value_seconds=measured_seconds(transition, c, now))
+            apply_measured(unit, transition, now, self._store.schedule(c.tenant_id, c.instance_id, team))
             routed = unit.conversation
         if routed.lifecycle.state is not State.WAITING or routed.lifecycle.team_id is None:
             return transition.to_state.value
@@ -242,9 +242,13 @@ class AutomationService:
             self.route(t, c, None, reason="bot_timeout") != "not_with_automation"
             for t, c in self._store.stale_bots(now)
         )
+        breached = 0
+        for tenant_id, conversation_id in self._store.breached_slas(now):
+            with self._store.unit(tenant_id, conversation_id) as unit:
+                breached += unit is not None and unit.record_sla_breach(now) is not None
         offline = self._store.expire_presence(now)
         assigned = sum(len(self._lifecycle.assign_queue(t, team)) for t, team in self._store.teams_with_queue())
-        return {"woken": woken, "routed": routed, "offline": offline, "assigned": assigned}
+        return {"woken": woken, "routed": routed, "sla_breached": breached, "offline": offline, "assigned": assigned}
 
     # --- sending ---------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from ponte.domain.business_hours import Schedule, business_seconds
 from ponte.domain.lifecycle import (
     Action,
     Actor,
@@ -48,14 +49,32 @@ MAX_SNOOZE = timedelta(days=90)
 ADMIN_ROLES = frozenset({"owner", "admin"})
 
 
-def measured_seconds(transition: Transition, conversation: ConversationState, at: datetime) -> float | None:
-    """What a transition measures: the queue wait of an assignment from the queue, the resolution
-    time of a cycle (from its first customer message)."""
-    if transition.action is Action.ASSIGN and transition.from_state is State.WAITING and conversation.queued_at:
-        return max(0.0, (at - conversation.queued_at).total_seconds())
-    if transition.action is Action.RESOLVE and conversation.cycle_started_at:
-        return max(0.0, (at - conversation.cycle_started_at).total_seconds())
+def measured_since(transition: Transition, conversation: ConversationState) -> datetime | None:
+    """Where what a transition measures starts: the queue wait of an assignment from the queue,
+    the resolution time of a cycle (from its first customer message)."""
+    if transition.action is Action.ASSIGN and transition.from_state is State.WAITING:
+        return conversation.queued_at
+    if transition.action is Action.RESOLVE:
+        return conversation.cycle_started_at
     return None
+
+
+def measured_seconds(transition: Transition, conversation: ConversationState, at: datetime) -> float | None:
+    since = measured_since(transition, conversation)
+    return max(0.0, (at - since).total_seconds()) if since else None
+
+
+def apply_measured(unit: LifecycleUnit, transition: Transition, at: datetime, schedule: Schedule | None) -> EventView:
+    """Store the transition with what it measured, wall clock and in business hours."""
+    since = measured_since(transition, unit.conversation)
+    if since is None:
+        return unit.apply(transition, at)
+    return unit.apply(
+        transition,
+        at,
+        value_seconds=max(0.0, (at - since).total_seconds()),
+        business_seconds=business_seconds(schedule, since, at),
+    )
 
 
 def lifecycle_view(conversation: ConversationState, event: EventView | None) -> LifecycleView:
@@ -173,15 +192,14 @@ class LifecycleService:
         with self._store.unit(tenant_id, conversation_id) as unit:
             if unit is None:
                 return []
-            events = unit.record_reply(message_id, agent_id, at)
+            schedule = self._schedule(unit)
+            events = unit.record_reply(message_id, agent_id, at, schedule)
             life = unit.conversation.lifecycle
             takes = agent_id and life.assignee_id is None and life.state in (State.BOT, State.WAITING)
             if takes and agent_id and unit.member_role(agent_id) is not None:
                 command = Assign(actor=Actor.agent(agent_id), agent_id=agent_id, reason="replied")
                 transition = decide(life, command, at)
-                events.append(
-                    unit.apply(transition, at, value_seconds=measured_seconds(transition, unit.conversation, at))
-                )
+                events.append(apply_measured(unit, transition, at, schedule))
             return events
 
     # --- helpers -------------------------------------------------------------------------------
@@ -202,11 +220,15 @@ class LifecycleService:
                 transition = decide(unit.conversation.lifecycle, command, now)
             except TransitionRefusedError as exc:
                 raise refused(exc) from exc
-            event = unit.apply(transition, now, value_seconds=measured_seconds(transition, unit.conversation, now))
+            event = apply_measured(unit, transition, now, self._schedule(unit))
             view = lifecycle_view(unit.conversation, event)
         if view.state is State.WAITING and view.team_id is not None:
             self.assign_queue(access.tenant_id, view.team_id)
         return view
+
+    def _schedule(self, unit: LifecycleUnit) -> Schedule | None:
+        c = unit.conversation
+        return self._store.schedule(c.tenant_id, c.instance_id, c.lifecycle.team_id)
 
     def assign_queue(self, tenant_id: str, team_id: str | None) -> list[tuple[str, str]]:
         """Automatic assignment of a team's queue (after a conversation joined it, an agent came online)."""

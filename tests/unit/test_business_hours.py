@@ -19,8 +19,11 @@ from ponte.domain.business_hours import (
 )
 
 WEEKDAY = [Interval(start="08:00", end="12:00"), Interval(start="13:00", end="18:00")]
-SHOP = Schedule(weekly={d: WEEKDAY for d in ("mon", "tue", "wed", "thu", "fri")} | {"sat": [Interval(start="09:00",
-                end="13:00")]}, holidays=[LocalHoliday(date=date(2026, 1, 25), name="Aniversário de São Paulo")])  # fmt: skip
+SATURDAY = [Interval(start="09:00", end="13:00")]
+SHOP = Schedule(
+    weekly={"mon": WEEKDAY, "tue": WEEKDAY, "wed": WEEKDAY, "thu": WEEKDAY, "fri": WEEKDAY, "sat": SATURDAY},
+    holidays=[LocalHoliday(date=date(2026, 1, 25), name="Aniversário de São Paulo")],
+)
 
 
 def sp(day: int, hour: int, minute: int = 0, month: int = 12) -> datetime:

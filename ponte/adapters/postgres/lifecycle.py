@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from ponte.adapters.postgres.db import Database
 from ponte.domain.assignment import AgentLoad, AssignmentOrder, TeamPolicy, after_assignment, pick_agent
-from ponte.domain.business_hours import Schedule
+from ponte.domain.business_hours import Schedule, business_seconds
 from ponte.domain.lifecycle import Action, Actor, ActorType, Assign, Lifecycle, State, Transition, decide
 from ponte.domain.operations import OperationsSettings
 from ponte.domain.operations_api import EventView
@@ -37,7 +37,8 @@ select c.id::text as id, c.tenant_id::text as tenant_id, c.instance_id::text as 
   c.team_id::text as team_id, c.assigned_to::text as assigned_to, c.snoozed_until, c.protocol, k.display_name,
   c.cycle_started_at, c.state_changed_at, c.queued_at, c.assigned_at, c.waiting_since, c.first_response_at,
   c.previous_assignee::text as previous_assignee, c.csat_requested_at,
-  exists (select 1 from public.csat_responses r where r.conversation_id = c.id and r.cycle = c.cycle) as csat_answered
+  exists (select 1 from public.csat_responses r where r.conversation_id = c.id and r.cycle = c.cycle) as csat_answered,
+  c.sla_due_at, c.sla_breach_recorded_for
 from public.conversations c join public.contacts k on k.id = c.contact_id
 """
 
@@ -75,6 +76,8 @@ def conversation_state(row: dict[str, Any]) -> ConversationState:
         previous_assignee=row["previous_assignee"],
         csat_requested_at=row["csat_requested_at"],
         csat_answered=row["csat_answered"],
+        sla_due_at=row["sla_due_at"],
+        sla_breach_recorded_for=row["sla_breach_recorded_for"],
     )
 
 
@@ -107,12 +110,15 @@ def insert_event(
     agent_id: str | None = None,
     message_id: str | None = None,
     value_seconds: float | None = None,
+    business_seconds: float | None = None,
+    sla_due_at: datetime | None = None,
 ) -> EventView | None:
     """One ``conversation_events`` row; None when a reply of that message was already counted."""
     row = conn.execute(
         "insert into public.conversation_events (tenant_id, conversation_id, instance_id, cycle, kind, action,"
         " from_state, to_state, actor_type, actor_id, reason, team_id, agent_id, message_id, value_seconds,"
-        " occurred_at) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " business_seconds, sla_due_at, occurred_at)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " on conflict (message_id, kind) where message_id is not null and kind in ('first_response', 'reply')"
         f" do nothing returning {_EVENT_COLUMNS}",
         (
@@ -131,6 +137,8 @@ def insert_event(
             agent_id,
             message_id,
             value_seconds,
+            business_seconds,
+            sla_due_at,
             at,
         ),
     ).fetchone()
@@ -142,7 +150,9 @@ def apply_transition(
     conversation: ConversationState,
     transition: Transition,
     at: datetime,
+    *,
     value_seconds: float | None = None,
+    business_seconds: float | None = None,
 ) -> EventView:
     before, after = transition.before, transition.after
     sets: dict[str, Any] = {
@@ -188,6 +198,7 @@ def apply_transition(
         team_id=after.team_id,
         agent_id=after.assignee_id,
         value_seconds=value_seconds,
+        business_seconds=business_seconds,
     )
     assert event is not None
     return event
@@ -203,8 +214,22 @@ class PgLifecycleUnit(LifecycleUnit):
         assert row is not None
         self.conversation = conversation_state(row)
 
-    def apply(self, transition: Transition, at: datetime, *, value_seconds: float | None = None) -> EventView:
-        event = apply_transition(self._conn, self.conversation, transition, at, value_seconds)
+    def apply(
+        self,
+        transition: Transition,
+        at: datetime,
+        *,
+        value_seconds: float | None = None,
+        business_seconds: float | None = None,
+    ) -> EventView:
+        event = apply_transition(
+            self._conn,
+            self.conversation,
+            transition,
+            at,
+            value_seconds=value_seconds,
+            business_seconds=business_seconds,
+        )
         self._reload()
         return event
 
@@ -232,7 +257,9 @@ class PgLifecycleUnit(LifecycleUnit):
         )
         self._reload()
 
-    def record_reply(self, message_id: str, agent_id: str | None, at: datetime) -> list[EventView]:
+    def record_reply(
+        self, message_id: str, agent_id: str | None, at: datetime, schedule: Schedule | None = None
+    ) -> list[EventView]:
         c = self.conversation
         if c.cycle_started_at is not None and at < c.cycle_started_at:
             return []  # a reply of an earlier cycle (a late echo): its clocks are closed
@@ -243,14 +270,19 @@ class PgLifecycleUnit(LifecycleUnit):
             found = insert_event(
                 self._conn, c, kind="reply", at=at, actor=actor, agent_id=agent_id, message_id=message_id,
                 team_id=team, value_seconds=(at - c.waiting_since).total_seconds(),
+                business_seconds=business_seconds(schedule, c.waiting_since, at), sla_due_at=c.sla_due_at,
             )  # fmt: skip
             events += [found] if found else []
         if c.first_response_at is None and c.cycle_started_at is not None:
             found = insert_event(
                 self._conn, c, kind="first_response", at=at, actor=actor, agent_id=agent_id, message_id=message_id,
                 team_id=team, value_seconds=(at - c.cycle_started_at).total_seconds(),
+                business_seconds=business_seconds(schedule, c.cycle_started_at, at), sla_due_at=c.sla_due_at,
             )  # fmt: skip
             events += [found] if found else []
+        if events:
+            late = self.record_sla_breach(at)
+            events += [late] if late else []
         self._conn.execute(
             "update public.conversations set waiting_since = null, sla_due_at = null,"
             " first_response_at = coalesce(first_response_at, %s) where id = %s",
@@ -258,6 +290,19 @@ class PgLifecycleUnit(LifecycleUnit):
         )
         self._reload()
         return events
+
+    def record_sla_breach(self, at: datetime) -> EventView | None:
+        c = self.conversation
+        due = c.sla_due_at
+        if due is None or at <= due or c.sla_breach_recorded_for == due:
+            return None
+        self._conn.execute("update public.conversations set sla_breach_recorded_for = %s where id = %s", (due, c.id))
+        event = insert_event(
+            self._conn, c, kind="sla_breach", at=at, actor=Actor.system(), team_id=c.lifecycle.team_id,
+            agent_id=c.lifecycle.assignee_id, value_seconds=(at - due).total_seconds(), sla_due_at=due,
+        )  # fmt: skip
+        self._reload()
+        return event
 
     def record_csat(self, score: int, message_id: str, at: datetime) -> bool:
         c = self.conversation
@@ -461,7 +506,7 @@ class PgLifecycleStore(LifecycleStore):
                              reason=f"auto_assign:{policy.order.value}")  # fmt: skip
             transition = decide(conversation.lifecycle, command, now)
             waited = (now - conversation.queued_at).total_seconds() if conversation.queued_at else None
-            apply_transition(conn, conversation, transition, now, waited)
+            apply_transition(conn, conversation, transition, now, value_seconds=waited)
             conn.execute(
                 "update public.team_members set last_assigned_at = %s where team_id = %s and user_id = %s",
                 (now, team["id"], agent),
@@ -521,6 +566,17 @@ class PgLifecycleStore(LifecycleStore):
                 (now, now),
             )
             return int(cursor.rowcount)
+
+    def breached_slas(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]:
+        with self._db.as_service(None) as conn:
+            rows = conn.execute(
+                "select tenant_id::text, id::text from public.conversations"
+                " where sla_due_at is not null and waiting_since is not null and sla_due_at < %s"
+                " and sla_breach_recorded_for is distinct from sla_due_at and state <> 'resolved'"
+                " order by sla_due_at limit %s",
+                (now, limit),
+            ).fetchall()
+        return [(r["tenant_id"], r["id"]) for r in rows]
 
     def teams_with_queue(self) -> list[tuple[str, str | None]]:
         with self._db.as_service(None) as conn:
