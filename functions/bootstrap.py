@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ponte.adapters.gateways.factory import gateway_factory_from_settings
 from ponte.adapters.leia_labeler import LeiaFastLabeler
+from ponte.adapters.postgres.alerts import PgAlertStore
 from ponte.adapters.postgres.analysis_store import PgAnalysisStore
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.diagnostics import PgDiagnosticsLog
@@ -129,7 +130,9 @@ def bootstrap(
         privacy=privacy_service(db, settings, secrets),
         diagnostics=DiagnosticsService(PgDiagnosticsReader(db), retention_days=settings.diagnostics_retention_days),
         lifecycle=lifecycle,
-        automation=AutomationService(lifecycle_store, lifecycle, sender=OutboxAutomaticSender(sending)),
+        automation=AutomationService(
+            lifecycle_store, lifecycle, sender=OutboxAutomaticSender(sending), alerts=PgAlertStore(db)
+        ),
         ingest_failures=IngestFailures(
             quarantine=PgQuarantineStore(db), privacy=PgPrivacySettings(db), is_data_error=is_data_error
         ),

@@ -43,6 +43,8 @@ class Settings(BaseModel):
     public_base_url: str | None = None  # the proxy's public URL (gateways' webhooks point at it)
     # an unconfirmed send (timeout) is sent again on a retry only after this long without an echo
     send_resend_after_seconds: float = 60.0
+    # the bearer token of GET /metrics scrapers (or the app secret's metrics_token)
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -81,6 +83,7 @@ class Settings(BaseModel):
             "gateway_timeout_seconds": float(env.get(c.GATEWAY_TIMEOUT_ENV, c.DEFAULT_GATEWAY_TIMEOUT_SECONDS)),
             "public_base_url": env.get(c.PUBLIC_BASE_URL_ENV),
             "send_resend_after_seconds": float(env.get(c.SEND_RESEND_AFTER_ENV, "60")),
+            "metrics_token": env.get(c.METRICS_TOKEN_ENV),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

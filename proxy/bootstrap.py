@@ -6,8 +6,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
+
 from ponte.adapters.gateways.factory import gateway_factory_from_settings
-from ponte.adapters.jwt_verifier import JwtVerifier
+from ponte.adapters.jwt_verifier import InvalidTokenError, JwtVerifier
 from ponte.adapters.postgres.accounts import PgMembershipReader
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.deeplinks import PgDeepLinkReader
@@ -17,13 +19,22 @@ from ponte.adapters.postgres.feedback import PgFeedbackStore
 from ponte.adapters.postgres.inbox import PgInboxReader
 from ponte.adapters.postgres.instances import PgInstanceDirectory
 from ponte.adapters.postgres.lifecycle import PgLifecycleStore
+from ponte.adapters.postgres.metrics import PgMetricsRows
 from ponte.adapters.postgres.operations import PgOperationsStore
 from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.postgres.quarantine import PgQuarantineStore
 from ponte.adapters.postgres.reports import PgReportStore
 from ponte.adapters.postgres.sending import PgSendStore, PgSuggestions
 from ponte.adapters.postgres.sessions import PgSessionStore
-from ponte.adapters.secrets import JWT_SECRET, PowertoolsSecretStore, app_secret, resolve_secrets, secret_store
+from ponte.adapters.prometheus import OperationsCollector, exposition, sqs_depths
+from ponte.adapters.secrets import (
+    JWT_SECRET,
+    METRICS_TOKEN,
+    PowertoolsSecretStore,
+    app_secret,
+    resolve_secrets,
+    secret_store,
+)
 from ponte.adapters.sqs import SqsLifecycleQueue
 from ponte.adapters.tenant_keys import SecretTenantKeys
 from ponte.domain.outbox import OutboxRecord
@@ -36,11 +47,13 @@ from ponte.ports.secrets import SecretStore
 from ponte.services.accounts import AccountService
 from ponte.services.deeplinks import DeepLinkService
 from ponte.services.diagnostics import DiagnosticsService
+from ponte.services.exceptions import UnauthorizedError
 from ponte.services.feedback import FeedbackService
 from ponte.services.gate import EventGate
 from ponte.services.inbox import InboxService
 from ponte.services.intake import IntakeService
 from ponte.services.lifecycle import LifecycleService
+from ponte.services.metrics import MetricsService
 from ponte.services.operations import OperationsService
 from ponte.services.privacy import PrivacyService
 from ponte.services.quarantine_replay import QuarantineReplayService
@@ -71,6 +84,7 @@ class ProxyContainer:
     lifecycle: LifecycleService
     operations: OperationsService
     reports: ReportService
+    metrics: MetricsService
 
 
 def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
@@ -153,6 +167,45 @@ def bootstrap(
         lifecycle=lifecycle,
         operations=operations,
         reports=ReportService(PgReportStore(db), operations),
+        metrics=_metrics(settings, secrets, db, verifier, memberships),
+    )
+
+
+def _metrics(
+    settings: Settings,
+    secrets: SecretStore | None,
+    db: Database,
+    verifier: JwtVerifier | None,
+    memberships: PgMembershipReader,
+) -> MetricsService:
+    """GET /metrics: the scraper's token from the settings or the app secret, or an admin's JWT."""
+    rows = PgMetricsRows(db)
+    urls = {
+        name: url
+        for name, url in (
+            ("ingest", settings.ingest_queue_url),
+            ("bulk", settings.ingest_bulk_queue_url),
+            ("purge", settings.purge_queue_url),
+            ("lifecycle", settings.lifecycle_queue_url),
+        )
+        if url
+    }
+    queues = sqs_depths(boto3.client("sqs"), urls) if urls else None
+
+    def verify(token: str) -> dict[str, Any]:
+        if verifier is None:
+            raise UnauthorizedError("invalid token")
+        try:
+            return verifier.verify(token)
+        except InvalidTokenError as exc:
+            raise UnauthorizedError("invalid or expired token") from exc
+
+    return MetricsService(
+        token=settings.metrics_token or app_secret(settings, secrets, METRICS_TOKEN),
+        verify=verify,
+        memberships=memberships,
+        collector=lambda tenants: OperationsCollector(rows, queues, tenants),
+        exposition=exposition,
     )
 
 

@@ -74,6 +74,13 @@ export type MessageKind =
   | "edited"
   | "revoked"
   | "unknown";
+/**
+ * ``GET /metrics``: Prometheus' text exposition format (``text/plain; version=0.0.4``).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MetricsText".
+ */
+export type MetricsText = string;
 export type RuleAction = "team" | "bot_resolve";
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -89,6 +96,7 @@ export type RuleAction1 = "team" | "bot_resolve";
 
 export interface PonteContract {
   AgentList: AgentList;
+  AlertPayload: AlertPayload;
   AnalysisPayload: AnalysisPayload;
   AssignRequest: AssignRequest;
   BusinessHoursRequest: BusinessHoursRequest;
@@ -128,6 +136,7 @@ export interface PonteContract {
   MessageAnalysisView: MessageAnalysisView;
   MessagePage: MessagePage;
   MessagePayload: MessagePayload;
+  MetricsText: MetricsText;
   NotePage: NotePage;
   NotePayload: NotePayload;
   NoteRequest: NoteRequest;
@@ -178,6 +187,24 @@ export interface AgentView {
   last_seen_at: string | null;
   team_ids: string[];
   open_conversations: number;
+}
+/**
+ * ``ops_alert``: an operations alert, raised once (ponte.domain.alerts): an SLA at 80 % or broken, a
+ * long queue, a spike of negative messages on an instance, an instance disconnected.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AlertPayload".
+ */
+export interface AlertPayload {
+  id: number;
+  tenant_id: string;
+  kind: "sla_warning" | "sla_breached" | "queue_long" | "negative_spike" | "instance_disconnected";
+  instance_id: string | null;
+  team_id: string | null;
+  conversation_id: string | null;
+  value: number | null;
+  threshold: number | null;
+  raised_at: string;
 }
 /**
  * ``analysis_ready``: a customer's message was analysed (again, when the full analysis replaces a
@@ -450,7 +477,7 @@ export interface ConversationEventPayload {
   conversation_id: string;
   instance_id: string;
   cycle: number;
-  kind: "transition" | "first_response" | "reply" | "csat";
+  kind: "transition" | "first_response" | "reply" | "csat" | "sla_breach";
   action: ("open" | "route" | "assign" | "transfer" | "snooze" | "wake" | "resolve" | "reopen") | null;
   from_state: ("bot" | "waiting" | "in_service" | "snoozed" | "resolved") | null;
   to_state: ("bot" | "waiting" | "in_service" | "snoozed" | "resolved") | null;
@@ -723,7 +750,7 @@ export interface EventView {
   id: number;
   conversation_id: string;
   cycle: number;
-  kind: "transition" | "first_response" | "reply" | "csat";
+  kind: "transition" | "first_response" | "reply" | "csat" | "sla_breach";
   action: Action | null;
   from_state: State | null;
   to_state: State | null;
@@ -896,6 +923,7 @@ export interface KpiReport {
   leads_created: number;
   leads_won: number;
   lead_conversion_rate: number | null;
+  alerts: AlertCounts;
   by_day: DayCount[];
   by_hour: HourCount[];
   agents: AgentKpis[];
@@ -923,6 +951,19 @@ export interface Durations {
   seconds_p95: number | null;
   business_seconds_p50: number | null;
   business_seconds_p90: number | null;
+}
+/**
+ * Alerts raised in the period (each raised once; not filtered by team or agent).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AlertCounts".
+ */
+export interface AlertCounts {
+  sla_warning: number;
+  sla_breached: number;
+  queue_long: number;
+  negative_spike: number;
+  instance_disconnected: number;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -1637,7 +1678,7 @@ export interface OperationsSettings {
   reassign_cooldown_seconds?: number;
   bot_timeout_seconds?: number;
   csat_window_hours?: number;
-  away_window_hours?: number;
+  alerts?: AlertThresholds;
 }
 export interface AutomaticMessages {
   greeting?: AutomaticMessage;
@@ -1665,6 +1706,11 @@ export interface AutomaticMessage3 {
 export interface AutomaticMessage4 {
   enabled?: boolean;
   template: string;
+}
+export interface AlertThresholds {
+  queue_long_threshold?: number;
+  negative_spike_count?: number;
+  negative_spike_window_minutes?: number;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -1809,6 +1855,15 @@ export interface WebhookRejected {
   outcome: "rejected";
   code: string;
   reason: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AlertThresholds".
+ */
+export interface AlertThresholds1 {
+  queue_long_threshold?: number;
+  negative_spike_count?: number;
+  negative_spike_window_minutes?: number;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -2010,6 +2065,7 @@ export interface TenantTopicEvents {
 export interface TenantAdminTopicEvents {
   instance_status_changed: InstanceStatusPayload;
   instance_qr_updated: InstanceQrPayload;
+  ops_alert: AlertPayload;
   diagnostic_recorded: DiagnosticPayload;
 }
 /** `conversation:{conversation_id}`: any member of the tenant (owner, admin, agent). */

@@ -47,6 +47,16 @@ class AgentKpis(Report):
     open_conversations_now: int  # held in service or snoozed when the report was made
 
 
+class AlertCounts(Report):
+    """Alerts raised in the period (each raised once; not filtered by team or agent)."""
+
+    sla_warning: int
+    sla_breached: int
+    queue_long: int
+    negative_spike: int
+    instance_disconnected: int
+
+
 class KpiFilters(Report):
     team_id: str | None
     agent_id: str | None
@@ -75,6 +85,7 @@ class KpiReport(Report):
     leads_created: int
     leads_won: int
     lead_conversion_rate: float | None
+    alerts: AlertCounts
     by_day: list[DayCount]
     by_hour: list[HourCount]
     agents: list[AgentKpis]

@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ponte.domain.alerts import AlertThresholds
+
 TEMPLATE_VARIABLES = frozenset({"nome", "protocolo", "posicao", "espera"})
 _VARIABLE = re.compile(r"\{([^{}]*)\}")
 MAX_TEMPLATE_CHARS = 1000
@@ -98,4 +100,4 @@ class OperationsSettings(BaseModel):
     # automation hands a conversation it could not route (no analysis came) to the default team after this
     bot_timeout_seconds: int = Field(default=120, ge=10, le=86400)
     csat_window_hours: int = Field(default=24, ge=1, le=168)
-    away_window_hours: int = Field(default=12, ge=1, le=168)
+    alerts: AlertThresholds = AlertThresholds()

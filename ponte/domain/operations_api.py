@@ -17,7 +17,7 @@ from ponte.domain.routing import RoutingRule
 MAX_NOTE_CHARS = 4000
 MAX_MENTIONS = 20
 PresenceStatus = Literal["online", "away", "offline"]
-EventKind = Literal["transition", "first_response", "reply", "csat"]
+EventKind = Literal["transition", "first_response", "reply", "csat", "sla_breach"]
 
 
 class Model(BaseModel):

@@ -84,7 +84,7 @@ class ConversationEventPayload(Payload):
     conversation_id: UUID
     instance_id: UUID
     cycle: int
-    kind: Literal["transition", "first_response", "reply", "csat"]
+    kind: Literal["transition", "first_response", "reply", "csat", "sla_breach"]
     action: Literal["open", "route", "assign", "transfer", "snooze", "wake", "resolve", "reopen"] | None
     from_state: LifecycleState | None
     to_state: LifecycleState | None
@@ -240,6 +240,21 @@ class SuggestionPayload(Payload):
     created_at: datetime
 
 
+class AlertPayload(Payload):
+    """``ops_alert``: an operations alert, raised once (ponte.domain.alerts): an SLA at 80 % or broken, a
+    long queue, a spike of negative messages on an instance, an instance disconnected."""
+
+    id: int
+    tenant_id: UUID
+    kind: Literal["sla_warning", "sla_breached", "queue_long", "negative_spike", "instance_disconnected"]
+    instance_id: UUID | None
+    team_id: UUID | None
+    conversation_id: UUID | None
+    value: float | None
+    threshold: float | None
+    raised_at: datetime
+
+
 class Audience(StrEnum):
     MEMBERS = "members"  # any member of the tenant (owner, admin, agent)
     ADMINS = "admins"  # owners and admins of the tenant
@@ -344,6 +359,12 @@ TOPICS: tuple[TopicSpec, ...] = (
                 name="instance_qr_updated",
                 payload=InstanceQrPayload,
                 description="a new QR / pairing code for an admin to scan (after a reset total, rate-limited)",
+            ),
+            EventSpec(
+                name="ops_alert",
+                payload=AlertPayload,
+                description="an operations alert, once: SLA at 80 % or broken, long queue, negative spike, "
+                "instance disconnected",
             ),
             EventSpec(
                 name="diagnostic_recorded",

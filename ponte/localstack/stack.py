@@ -30,6 +30,7 @@ from ponte.adapters.secrets import (
     AUDIT_HASH_KEY,
     GATEWAY_API_KEY,
     JWT_SECRET,
+    METRICS_TOKEN,
     WEBHOOK_SECRET,
     WORKER_TOKEN,
     PowertoolsSecretStore,
@@ -73,6 +74,7 @@ class LocalSecrets:
     worker_token: str
     demo_gateway_api_key: str
     demo_deeplink_key: str
+    metrics_token: str
 
     @classmethod
     def load_or_create(cls, state_dir: Path) -> LocalSecrets:
@@ -86,6 +88,7 @@ class LocalSecrets:
             "worker_token": 32,
             "demo_gateway_api_key": 24,
             "demo_deeplink_key": 32,
+            "metrics_token": 32,
         }
         values = {name: known.get(name) or secrets.token_urlsafe(size) for name, size in sizes.items()}
         if values != known:
@@ -95,7 +98,12 @@ class LocalSecrets:
         return cls(**values)
 
     def app_secret(self) -> dict[str, str]:
-        return {JWT_SECRET: self.jwt_secret, AUDIT_HASH_KEY: self.audit_hash_key, WORKER_TOKEN: self.worker_token}
+        return {
+            JWT_SECRET: self.jwt_secret,
+            AUDIT_HASH_KEY: self.audit_hash_key,
+            WORKER_TOKEN: self.worker_token,
+            METRICS_TOKEN: self.metrics_token,
+        }
 
     def gateway_secret(self) -> dict[str, str]:
         return {GATEWAY_API_KEY: self.demo_gateway_api_key, WEBHOOK_SECRET: self.demo_webhook_secret}

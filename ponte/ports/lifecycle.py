@@ -123,6 +123,10 @@ class LifecycleUnit(ABC):
     def mark_csat_requested(self, at: datetime) -> None: ...
 
     @abstractmethod
+    def schedule(self) -> Schedule | None:
+        """The business hours that apply to the conversation now (read in this transaction)."""
+
+    @abstractmethod
     def member_role(self, user_id: str) -> Role | None:
         """The user's role in the conversation's tenant, None when not a member."""
 

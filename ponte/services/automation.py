@@ -12,13 +12,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ponte.domain.business_hours import is_open, next_open
+from ponte.domain.business_hours import Schedule, is_open, next_open
 from ponte.domain.csat import parse_rating
 from ponte.domain.lifecycle import Actor, ActorType, Resolve, Route, State, TransitionRefusedError, Wake, decide
 from ponte.domain.lifecycle import on_customer_message as lifecycle_on_message
 from ponte.domain.lifecycle_job import LifecycleJob
 from ponte.domain.operations import AutomaticKind, OperationsSettings, render
 from ponte.domain.routing import RoutingFacts, RuleAction, route
+from ponte.ports.alerts import AlertStore
 from ponte.ports.clock import Clock
 from ponte.ports.lifecycle import AutomaticSender, ConversationState, LifecycleStore
 from ponte.services.lifecycle import LifecycleService, apply_measured
@@ -57,7 +58,9 @@ class AutomationService:
         *,
         sender: AutomaticSender | None = None,
         clock: Clock | None = None,
+        alerts: AlertStore | None = None,
     ) -> None:
+        self._alerts = alerts
         self._store = store
         self._lifecycle = lifecycle
         self._sender = sender
@@ -117,7 +120,7 @@ class AutomationService:
                     outcome = "opened"
                     opened = True
                 unit.customer_waits(message.occurred_at)
-                self._greet_or_away(unit.conversation, message.occurred_at, opened, outgoing)
+                self._greet_or_away(unit.conversation, unit.schedule(), message.occurred_at, opened, outgoing)
                 if unit.conversation.lifecycle.state is State.BOT and message.kind != "text":
                     route_now = True  # no analysis will come for it: route without one
         self._send_all(outgoing, settings)
@@ -125,11 +128,12 @@ class AutomationService:
             self.route(tenant_id, conversation_id, None, reason="not_analysable")
         return outcome
 
-    def _greet_or_away(self, conversation: ConversationState, at: datetime, opened: bool, outgoing: _Outgoing) -> None:
+    @staticmethod
+    def _greet_or_away(
+        conversation: ConversationState, schedule: Schedule | None, at: datetime, opened: bool, outgoing: _Outgoing
+    ) -> None:
         """Inside business hours a new cycle is greeted; outside them the away message goes instead
         (with the protocol), at most once per conversation per closed period."""
-        life = conversation.lifecycle
-        schedule = self._store.schedule(conversation.tenant_id, conversation.instance_id, life.team_id)
         if is_open(schedule, at):
             if opened:
                 outgoing.items.append((AutomaticKind.GREETING, conversation, {}))
@@ -172,7 +176,7 @@ class AutomationService:
                 transition = decide(c.lifecycle, Resolve(actor=actor, reason=why), now)
             else:
                 transition = decide(c.lifecycle, Route(actor=actor, team_id=team, reason=why), now)
-            apply_measured(unit, transition, now, self._store.schedule(c.tenant_id, c.instance_id, team))
+            apply_measured(unit, transition, now, unit.schedule())
             routed = unit.conversation
         if routed.lifecycle.state is not State.WAITING or routed.lifecycle.team_id is None:
             return transition.to_state.value
@@ -222,8 +226,9 @@ class AutomationService:
     # --- timers ----------------------------------------------------------------------------------
 
     def run_timers(self) -> dict[str, int]:
-        """Every minute: snoozes that ended, conversations the automation could not route, expired
-        heartbeats, and the assignment sweep (agents who came online, capacity freed)."""
+        """Every minute: snoozes that ended, conversations the automation could not route, SLAs that
+        broke, expired heartbeats, the assignment sweep (agents who came online, capacity freed),
+        and the admins' alerts."""
         now = self._clock.now()
         woken = 0
         for tenant_id, conversation_id in self._store.due_snoozes(now):
@@ -248,7 +253,15 @@ class AutomationService:
                 breached += unit is not None and unit.record_sla_breach(now) is not None
         offline = self._store.expire_presence(now)
         assigned = sum(len(self._lifecycle.assign_queue(t, team)) for t, team in self._store.teams_with_queue())
-        return {"woken": woken, "routed": routed, "sla_breached": breached, "offline": offline, "assigned": assigned}
+        raised = self._alerts.sweep(now) if self._alerts is not None else {}
+        return {
+            "woken": woken,
+            "routed": routed,
+            "sla_breached": breached,
+            "offline": offline,
+            "assigned": assigned,
+            **{f"alerts_{kind}": count for kind, count in raised.items()},
+        }
 
     # --- sending ---------------------------------------------------------------------------------
 

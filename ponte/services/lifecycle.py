@@ -192,7 +192,7 @@ class LifecycleService:
         with self._store.unit(tenant_id, conversation_id) as unit:
             if unit is None:
                 return []
-            schedule = self._schedule(unit)
+            schedule = unit.schedule()
             events = unit.record_reply(message_id, agent_id, at, schedule)
             life = unit.conversation.lifecycle
             takes = agent_id and life.assignee_id is None and life.state in (State.BOT, State.WAITING)
@@ -220,15 +220,11 @@ class LifecycleService:
                 transition = decide(unit.conversation.lifecycle, command, now)
             except TransitionRefusedError as exc:
                 raise refused(exc) from exc
-            event = apply_measured(unit, transition, now, self._schedule(unit))
+            event = apply_measured(unit, transition, now, unit.schedule())
             view = lifecycle_view(unit.conversation, event)
         if view.state is State.WAITING and view.team_id is not None:
             self.assign_queue(access.tenant_id, view.team_id)
         return view
-
-    def _schedule(self, unit: LifecycleUnit) -> Schedule | None:
-        c = unit.conversation
-        return self._store.schedule(c.tenant_id, c.instance_id, c.lifecycle.team_id)
 
     def assign_queue(self, tenant_id: str, team_id: str | None) -> list[tuple[str, str]]:
         """Automatic assignment of a team's queue (after a conversation joined it, an agent came online)."""

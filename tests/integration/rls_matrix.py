@@ -105,6 +105,8 @@ insert into public.conversation_events (tenant_id, conversation_id, instance_id,
 insert into public.conversation_notes (id, tenant_id, conversation_id, author_id, body)
   values ('{NOTE}', '{TENANT_A}', '{CONVERSATION}', '{ADMIN}', 'cliente VIP');
 insert into public.business_hours (tenant_id, schedule) values ('{TENANT_A}', '{{}}');
+insert into public.ops_alerts (tenant_id, kind, key, conversation_id)
+  values ('{TENANT_A}', 'sla_warning', 'k1', '{CONVERSATION}');
 insert into public.csat_responses (id, tenant_id, conversation_id, cycle, score, answered_at)
   values ('{CSAT}', '{TENANT_A}', '{CONVERSATION}', 1, 5, now());
 """
@@ -346,6 +348,13 @@ TABLES: tuple[Table, ...] = (
         f"insert into public.business_hours (tenant_id, team_id, schedule) values ('{TENANT_A}', '{TEAM}', '{{}}')",
         "schedule = schedule",
         _rw(MEMBERS, ADMINS),
+    ),
+    Table(
+        "public.ops_alerts",
+        f"tenant_id = '{TENANT_A}'",
+        f"insert into public.ops_alerts (tenant_id, kind, key) values ('{TENANT_A}', 'queue_long', 'k2')",
+        "cleared_at = cleared_at",
+        {"select": ADMINS},  # raised by the lifecycle's timers, read by owners and admins
     ),
     Table(
         "public.csat_responses",

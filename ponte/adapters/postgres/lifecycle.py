@@ -328,6 +328,10 @@ class PgLifecycleUnit(LifecycleUnit):
         )
         self._reload()
 
+    def schedule(self) -> Schedule | None:
+        c = self.conversation
+        return read_schedule(self._conn, c.tenant_id, c.instance_id, c.lifecycle.team_id)
+
     def member_role(self, user_id: str) -> Role | None:
         row = self._conn.execute(
             "select role from public.memberships where tenant_id = %s and user_id = %s::uuid",
@@ -396,18 +400,7 @@ class PgLifecycleStore(LifecycleStore):
 
     def schedule(self, tenant_id: str, instance_id: str, team_id: str | None) -> Schedule | None:
         with self._db.as_service(tenant_id) as conn:
-            row = conn.execute(
-                "select schedule from public.business_hours where tenant_id = %s"
-                " and (team_id = %s::uuid or instance_id = %s::uuid or (team_id is null and instance_id is null))"
-                " order by (team_id is not null) desc, (instance_id is not null) desc limit 1",
-                (tenant_id, team_id, instance_id),
-            ).fetchone()
-        if row is None:
-            return None
-        try:
-            return Schedule.model_validate(row["schedule"])
-        except ValidationError:  # written around the API: treated as always open rather than failing
-            return None
+            return read_schedule(conn, tenant_id, instance_id, team_id)
 
     def routing_facts(self, tenant_id: str, message_id: str) -> RoutingFacts | None:
         with self._db.as_service(tenant_id) as conn:
@@ -612,6 +605,24 @@ def team_loads(
          "team": team_id},
     ).fetchall()  # fmt: skip
     return [AgentLoad.model_validate(r) for r in rows]
+
+
+def read_schedule(
+    conn: psycopg.Connection[Any], tenant_id: str, instance_id: str, team_id: str | None
+) -> Schedule | None:
+    """The team's business hours, else the instance's, else the tenant's; None: always open."""
+    row = conn.execute(
+        "select schedule from public.business_hours where tenant_id = %s"
+        " and (team_id = %s::uuid or instance_id = %s::uuid or (team_id is null and instance_id is null))"
+        " order by (team_id is not null) desc, (instance_id is not null) desc limit 1",
+        (tenant_id, team_id, instance_id),
+    ).fetchone()
+    if row is None:
+        return None
+    try:
+        return Schedule.model_validate(row["schedule"])
+    except ValidationError:  # written around the API: treated as always open rather than failing
+        return None
 
 
 def read_settings(conn: psycopg.Connection[Any], tenant_id: str) -> OperationsSettings:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.lifecycle import PROTOCOL_TIME_ZONE
-from ponte.domain.kpis import AgentKpis, DayCount, Durations, HourCount, KpiFilters, KpiReport
+from ponte.domain.kpis import AgentKpis, AlertCounts, DayCount, Durations, HourCount, KpiFilters, KpiReport
 from ponte.ports.lifecycle import Claims
 from ponte.ports.reports import KpiQuery, ReportStore
 
@@ -86,6 +86,14 @@ where l.tenant_id = %(tenant)s and l.created_at >= %(from)s and l.created_at < %
 """
 
 
+_ALERTS = """
+select kind, count(*) as n from public.ops_alerts
+where tenant_id = %(tenant)s and raised_at >= %(from)s and raised_at < %(to)s
+  and (%(instance)s::uuid is null or instance_id = %(instance)s::uuid)
+group by kind
+"""
+
+
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -121,6 +129,7 @@ class PgReportStore(ReportStore):
         with self._db.as_user(claims) as conn:
             row = conn.execute(KPI_SQL, args).fetchone()
             leads = conn.execute(_LEADS, args).fetchone()
+            alerts = {r["kind"]: r["n"] for r in conn.execute(_ALERTS, args).fetchall()}
         assert row is not None and leads is not None
         totals = row["totals"]
         resolved, by_automation = totals["resolved"], totals["by_automation"]
@@ -147,6 +156,7 @@ class PgReportStore(ReportStore):
             leads_created=leads["created"],
             leads_won=leads["won"],
             lead_conversion_rate=_ratio(leads["won"], leads["created"]),
+            alerts=AlertCounts(**{kind: alerts.get(kind, 0) for kind in AlertCounts.model_fields}),
             by_day=[
                 DayCount(day=d["day"], conversations_opened=d["opened"], conversations_resolved=d["resolved"])
                 for d in row["by_day"]
