@@ -16,9 +16,11 @@ from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 from functions.bootstrap import FunctionsContainer, bootstrap
 from ponte import constants as c
 from ponte.adapters.logs import make_logger
+from ponte.adapters.prometheus import INGEST_MESSAGES, INGEST_SECONDS, LIFECYCLE_SECONDS
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope, decode_envelopes
 from ponte.domain.hidden import PurgeRequest, SweepResult
+from ponte.domain.lifecycle_job import LifecycleJob
 from ponte.services.privacy import PrivacyService
 
 app = Chalice(app_name="ponte-functions", configure_logs=False)  # Powertools logs under this name
@@ -28,6 +30,7 @@ INGEST_QUEUE = os.environ.get(c.INGEST_QUEUE_NAME_ENV, c.DEFAULT_INGEST_QUEUE)
 INGEST_BULK_QUEUE = os.environ.get(c.INGEST_BULK_QUEUE_NAME_ENV, c.DEFAULT_INGEST_BULK_QUEUE)
 ANALYZE_QUEUE = os.environ.get(c.ANALYZE_QUEUE_NAME_ENV, c.DEFAULT_ANALYZE_QUEUE)
 PURGE_QUEUE = os.environ.get(c.PURGE_QUEUE_NAME_ENV, c.DEFAULT_PURGE_QUEUE)
+LIFECYCLE_QUEUE = os.environ.get(c.LIFECYCLE_QUEUE_NAME_ENV, c.DEFAULT_LIFECYCLE_QUEUE)
 PURGE_RATE_MINUTES = int(os.environ.get(c.PURGE_RATE_MINUTES_ENV, c.DEFAULT_PURGE_RATE_MINUTES))
 
 _container: FunctionsContainer | None = None
@@ -65,6 +68,14 @@ def ingest_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     When a tenant's unit fails, its records are stored one by one (``ingest_record``): a record
     whose data fails is then quarantined, any other failing record alone is reported for retry,
     and its neighbours commit without it."""
+    with INGEST_SECONDS.time():
+        result = _ingest_batch(event)
+    INGEST_MESSAGES.labels("retried").inc(len(result["batchItemFailures"]))
+    INGEST_MESSAGES.labels("handled").inc(len(event.get("Records") or []) - len(result["batchItemFailures"]))
+    return result
+
+
+def _ingest_batch(event: dict[str, Any]) -> dict[str, Any]:
     records: list[dict[str, Any]] = list(event.get("Records") or [])
     services = container()
     by_tenant: dict[str, list[tuple[dict[str, Any], list[IngestEnvelope]]]] = {}
@@ -199,3 +210,37 @@ def session_checks(event: CloudWatchEvent) -> dict[str, str]:
     results = container().sessions.check_all()
     logger.info("session checks", extra={"instances": len(results)})
     return results
+
+
+def lifecycle_record(record: SQSRecord) -> None:
+    job = LifecycleJob.model_validate_json(record.body)
+    with LIFECYCLE_SECONDS.labels(job.kind).time():
+        outcome = container().automation.handle(job)
+    logger.info("lifecycle", extra={"kind": job.kind, "outcome": outcome, "conversation_id": job.conversation_id})
+
+
+def lifecycle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response = process_partial_response(
+        event=event, record_handler=lifecycle_record, processor=BatchProcessor(EventType.SQS), context=context
+    )
+    return dict(response)
+
+
+@app.on_sqs_message(queue=LIFECYCLE_QUEUE, batch_size=10, maximum_batching_window_in_seconds=1)
+def lifecycle(event: SQSEvent) -> dict[str, Any]:
+    """The conversation lifecycle's automation: open / reopen / wake, CSAT answers, routing,
+    automatic assignment and automatic messages (``ponte.services.automation``)."""
+    return lifecycle_batch(event.to_dict(), event.context)
+
+
+def lifecycle_timers_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    result = container().automation.run_timers()
+    logger.info("lifecycle timers", extra=result)
+    return result
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def lifecycle_timers(event: CloudWatchEvent) -> dict[str, int]:
+    """Every minute: snoozes that ended, conversations automation could not route, expired
+    heartbeats, and the automatic-assignment sweep."""
+    return lifecycle_timers_handler(event.to_dict(), event.context)

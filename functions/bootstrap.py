@@ -6,14 +6,17 @@ from dataclasses import dataclass
 
 from ponte.adapters.gateways.factory import gateway_factory_from_settings
 from ponte.adapters.leia_labeler import LeiaFastLabeler
+from ponte.adapters.postgres.alerts import PgAlertStore
 from ponte.adapters.postgres.analysis_store import PgAnalysisStore
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.diagnostics import PgDiagnosticsLog
 from ponte.adapters.postgres.diagnostics_reader import PgDiagnosticsReader
 from ponte.adapters.postgres.errors import is_data_error
 from ponte.adapters.postgres.ingest_store import PgIngestStore
+from ponte.adapters.postgres.lifecycle import PgLifecycleStore
 from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.postgres.quarantine import PgQuarantineStore
+from ponte.adapters.postgres.sending import PgSendStore, PgSuggestions
 from ponte.adapters.postgres.sessions import PgSessionStore
 from ponte.adapters.secrets import (
     WORKER_TOKEN,
@@ -23,17 +26,22 @@ from ponte.adapters.secrets import (
     resolve_secrets,
     secret_store,
 )
-from ponte.adapters.sqs import SqsAnalyzeQueue
+from ponte.adapters.sqs import SqsAnalyzeQueue, SqsLifecycleQueue
 from ponte.adapters.worker_client import HttpInferenceClient
 from ponte.domain.breaker import Breaker
 from ponte.ports.analysis import AnalyzeJobQueue, InferenceClient
 from ponte.ports.gateway import GatewayFactory
+from ponte.ports.lifecycle import LifecycleQueue
 from ponte.ports.secrets import SecretStore
 from ponte.services.analyze import AnalyzeService, RetryPolicy
+from ponte.services.auto_sender import OutboxAutomaticSender
+from ponte.services.automation import AutomationService
 from ponte.services.diagnostics import DiagnosticsService
 from ponte.services.ingest import IngestService
 from ponte.services.ingest_failures import IngestFailures
+from ponte.services.lifecycle import LifecycleService
 from ponte.services.privacy import PrivacyService
+from ponte.services.sending import SendService
 from ponte.services.sessions import SessionService
 from ponte.settings import Settings
 from ponte.wiring import privacy_service
@@ -47,6 +55,8 @@ class FunctionsContainer:
     analyze: AnalyzeService
     sessions: SessionService
     diagnostics: DiagnosticsService
+    lifecycle: LifecycleService
+    automation: AutomationService
     privacy: PrivacyService | None = None
     ingest_failures: IngestFailures | None = None
 
@@ -76,6 +86,7 @@ def bootstrap(
     inference: InferenceClient | None = None,
     secrets: SecretStore | None = None,
     gateways: GatewayFactory | None = None,
+    lifecycle_queue: LifecycleQueue | None = None,
 ) -> FunctionsContainer:
     settings = resolve_secrets(settings or Settings.from_env())
     secrets = secret_store(settings, secrets)
@@ -85,6 +96,8 @@ def bootstrap(
         db = Database(settings.database_url, max_size=4)
     if analyze_queue is None and settings.analyze_queue_url:
         analyze_queue = SqsAnalyzeQueue(settings.analyze_queue_url)
+    if lifecycle_queue is None and settings.lifecycle_queue_url:
+        lifecycle_queue = SqsLifecycleQueue(settings.lifecycle_queue_url)
     analyze = AnalyzeService(
         store=PgAnalysisStore(db),
         inference=inference or build_inference(settings, secrets),
@@ -92,19 +105,34 @@ def bootstrap(
         queue=analyze_queue,
         breaker=Breaker(failure_threshold=settings.breaker_failures, reset_after=settings.breaker_reset_seconds),
         retry=RetryPolicy(base_delay_seconds=settings.analyze_retry_base_seconds),
+        lifecycle=lifecycle_queue,
     )
     gateways = gateways or gateway_factory_from_settings(
         settings, secrets or PowertoolsSecretStore(), PgDiagnosticsLog(db)
     )
     sessions = SessionService(store=PgSessionStore(db), gateways=gateways)
+    lifecycle_store = PgLifecycleStore(db)
+    lifecycle = LifecycleService(lifecycle_store, queue=lifecycle_queue)
+    # automatic messages: the agents' outbox and gateway path, as the service
+    sending = SendService(
+        store=PgSendStore(db),
+        gateways=gateways,
+        suggestions=PgSuggestions(db),
+        resend_after_seconds=settings.send_resend_after_seconds,
+        on_sent=None,
+    )
     return FunctionsContainer(
         settings=settings,
         db=db,
-        ingest=IngestService(PgIngestStore(db), analyze_queue, sessions=sessions),
+        ingest=IngestService(PgIngestStore(db), analyze_queue, sessions=sessions, lifecycle_queue=lifecycle_queue),
         analyze=analyze,
         sessions=sessions,
         privacy=privacy_service(db, settings, secrets),
         diagnostics=DiagnosticsService(PgDiagnosticsReader(db), retention_days=settings.diagnostics_retention_days),
+        lifecycle=lifecycle,
+        automation=AutomationService(
+            lifecycle_store, lifecycle, sender=OutboxAutomaticSender(sending), alerts=PgAlertStore(db)
+        ),
         ingest_failures=IngestFailures(
             quarantine=PgQuarantineStore(db), privacy=PgPrivacySettings(db), is_data_error=is_data_error
         ),

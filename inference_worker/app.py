@@ -1,8 +1,8 @@
 """The worker's HTTP surface (Starlette): ``POST /v1/analyze``, ``GET /health``, ``GET /metrics``.
 
-``/v1/*`` needs ``Authorization: Bearer <token>``. ``/health`` and ``/metrics`` carry no
-message text and no secret, and stay open for probes and scrapers (bind to a private
-address). Errors answer ``{"code", "reason"}`` with a status that says what to do.
+``/v1/*`` needs ``Authorization: Bearer <token>``; ``/metrics`` that token or the metrics token
+(``PONTE_WORKER_METRICS_TOKEN``), 401 without. ``/health`` carries no message text and no secret
+and stays open for probes. Errors answer ``{"code", "reason"}`` with a status that says what to do.
 """
 
 from __future__ import annotations
@@ -125,7 +125,12 @@ def create_app(settings: WorkerSettings) -> Starlette:  # noqa: C901, PLR0915
             }
         )
 
-    async def metrics_endpoint(_: Request) -> Response:
+    scraper = f"Bearer {settings.metrics_token}".encode() if settings.metrics_token else None
+
+    async def metrics_endpoint(request: Request) -> Response:
+        given = request.headers.get("authorization", "").encode()
+        if not (authorized(request) or (scraper is not None and hmac.compare_digest(given, scraper))):
+            return error(401, "unauthorized", "missing or wrong bearer token")
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app = Starlette(

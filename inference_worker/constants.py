@@ -5,6 +5,7 @@ ENV = {
     "host": "PONTE_WORKER_HOST",
     "port": "PONTE_WORKER_PORT",
     "token": "PONTE_WORKER_TOKEN",
+    "metrics_token": "PONTE_WORKER_METRICS_TOKEN",
     "model_path": "PONTE_WORKER_MODEL",
     "reply_mode": "PONTE_WORKER_REPLY_MODE",
     "processes": "PONTE_WORKER_PROCESSES",

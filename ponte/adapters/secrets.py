@@ -25,6 +25,7 @@ CACHE_SECONDS = DEFAULT_MAX_AGE_SECONDS
 JWT_SECRET = "jwt_secret"
 AUDIT_HASH_KEY = "audit_hash_key"
 WORKER_TOKEN = "worker_token"
+METRICS_TOKEN = "metrics_token"  # what a Prometheus scraper sends to GET /metrics
 # Fields of a gateway instance's secret (whatsapp_instances.credentials_secret_name names it).
 GATEWAY_API_KEY = "api_key"
 WEBHOOK_SECRET = "webhook_secret"

@@ -20,7 +20,9 @@ import boto3
 from ponte.adapters.exceptions import QueuePublishError
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope
+from ponte.domain.lifecycle_job import LifecycleJob
 from ponte.ports.analysis import AnalyzeJobQueue
+from ponte.ports.lifecycle import LifecycleQueue
 from ponte.ports.queue import EventQueue
 
 _BATCH = 10
@@ -177,3 +179,14 @@ class SqsAnalyzeQueue(AnalyzeJobQueue):
     def enqueue_many(self, jobs: Sequence[AnalyzeJob], *, delay_seconds: int = 0) -> None:
         delay = max(0, min(900, delay_seconds))
         self._sender.send([_Unit(job.model_dump_json(), delay=delay) for job in jobs])
+
+
+class SqsLifecycleQueue(LifecycleQueue):
+    """The lifecycle queue: one message per job, the tenant as its group, sent through the group
+    commit (the ingest batches of concurrent receivers share SendMessageBatch calls)."""
+
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self._sender = SqsSender(queue_url, client)
+
+    def publish(self, jobs: list[LifecycleJob]) -> None:
+        self._sender.send([_Unit(job.model_dump_json(), job.tenant_id) for job in jobs])

@@ -39,6 +39,7 @@ def catalogue() -> dict[str, Any]:
 _WHO = {
     realtime.Audience.MEMBERS: "any member of the tenant (owner, admin, agent)",
     realtime.Audience.ADMINS: "owners and admins of the tenant",
+    realtime.Audience.SELF: "only the user the topic names",
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 F = TypeVar("F", bound=Callable[..., Any])
-Auth = Literal["bearer", "webhook_secret", "none"]
+Auth = Literal["bearer", "webhook_secret", "metrics", "none"]
 # One model, or several when a status has more than one body shape (``oneOf``).
 Bodies = type[BaseModel] | tuple[type[BaseModel], ...]
 ATTRIBUTE = "__ponte_contract__"
@@ -25,6 +25,7 @@ class RouteContract:
     auth: Auth
     request: type[BaseModel] | None = None
     summary: str | None = None
+    media_type: str = "application/json"  # of the 2xx bodies (errors are always JSON)
 
 
 def responds(
@@ -33,11 +34,12 @@ def responds(
     auth: Auth = "bearer",
     request: type[BaseModel] | None = None,
     summary: str | None = None,
+    media_type: str = "application/json",
 ) -> Callable[[F], F]:
     """Declare a view's responses (status -> model(s)); put it under ``@app.route`` (and ``@api``)."""
 
     def mark(fn: F) -> F:
-        setattr(fn, ATTRIBUTE, RouteContract(dict(responses), auth, request, summary))
+        setattr(fn, ATTRIBUTE, RouteContract(dict(responses), auth, request, summary, media_type))
         return fn
 
     return mark

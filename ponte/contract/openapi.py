@@ -14,6 +14,8 @@ from ponte.contract.schemas import REF_TEMPLATE, ContractError, model_schema, sp
 
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "bearer": [{"supabaseJwt": []}],
+    # a scraper's token, or an owner's / admin's Supabase JWT
+    "metrics": [{"metricsToken": []}, {"supabaseJwt": []}],
     "webhook_secret": [{"webhookSecret": []}, {}],  # the header, or the secret as the last path segment
     "none": [],
 }
@@ -70,9 +72,10 @@ def build_openapi(app: Chalice, *, title: str, version: str) -> tuple[dict[str, 
             bodies = models_of(contract.responses[status])
             models.update(bodies)
             schema = _ref(bodies[0]) if len(bodies) == 1 else {"oneOf": [_ref(m) for m in bodies]}
+            media_type = contract.media_type if 200 <= status < 300 else "application/json"
             operation["responses"][str(status)] = {
                 "description": " / ".join(m.__name__ for m in bodies),
-                "content": {"application/json": {"schema": schema}},
+                "content": {media_type: {"schema": schema}},
             }
         paths.setdefault(path, {})[method.lower()] = operation
     components: dict[str, Any] = {}
@@ -90,6 +93,7 @@ def build_openapi(app: Chalice, *, title: str, version: str) -> tuple[dict[str, 
             "securitySchemes": {
                 "supabaseJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "webhookSecret": {"type": "apiKey", "in": "header", "name": "x-ponte-webhook-secret"},
+                "metricsToken": {"type": "http", "scheme": "bearer"},
             },
         },
     }

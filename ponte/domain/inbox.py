@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ponte.domain.analysis import Intent, Sentiment, Urgency
 from ponte.domain.gateway_api import CustomerCard  # the ERP's record matched by phone, as deep links show it
+from ponte.domain.lifecycle import State
 from ponte.domain.scoring import Priority, StoredScoreParts
 
 Scalar = str | int | float | bool | None
@@ -72,6 +73,12 @@ class ConversationSummary(View):
     priority: Priority
     sla_due_at: datetime | None
     sla_breached: bool
+    # the lifecycle (status is "closed" exactly when the state is "resolved")
+    state: State
+    team_id: str | None
+    assigned_to: str | None
+    protocol: str | None
+    snoozed_until: datetime | None
 
 
 class ConversationPage(View):
@@ -101,6 +108,7 @@ class ConversationDetail(ConversationSummary):
 class SendState(View):
     status: Literal["pending", "sent", "unconfirmed", "failed"]
     error_code: str | None
+    origin: Literal["agent", "automatic", "campaign"]  # automatic: greeting, queue position, CSAT...
 
 
 class MessageView(View):

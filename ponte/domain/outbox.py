@@ -6,12 +6,15 @@ import hashlib
 import json
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from ponte.domain.feedback import SuggestionOutcome  # as_is / edited: what a send records
 
 MAX_TEXT_CHARS = 4096
+# who asked for a send: an agent, the automation (greeting, CSAT, ...) or a campaign
+Origin = Literal["agent", "automatic", "campaign"]
 
 
 class OutboxStatus(StrEnum):
@@ -42,6 +45,8 @@ class OutboxRecord(BaseModel):
     error_code: str | None = None
     created_at: datetime
     updated_at: datetime
+    origin: Origin = "agent"
+    automatic_kind: str | None = None
 
 
 def request_hash(*, target: str, text: str, suggestion_id: str | None) -> str:

@@ -49,7 +49,10 @@ class MessagePayload(Payload):
     created_at: datetime
 
 
-ConversationField = Literal["priority", "sla_due_at", "assigned_to", "status"]
+ConversationField = Literal[
+    "priority", "sla_due_at", "assigned_to", "status", "state", "team_id", "protocol", "snoozed_until"
+]
+LifecycleState = Literal["bot", "waiting", "in_service", "snoozed", "resolved"]
 
 
 class ConversationPayload(Payload):
@@ -63,9 +66,68 @@ class ConversationPayload(Payload):
     sla_due_at: datetime | None
     assigned_to: UUID | None
     status: Literal["open", "closed"]
+    state: LifecycleState
+    team_id: UUID | None
+    protocol: str | None
+    cycle: int
+    snoozed_until: datetime | None
     last_message_at: datetime | None
     created_at: datetime
     changed: list[ConversationField]
+
+
+class ConversationEventPayload(Payload):
+    """``conversation_event``: a lifecycle transition (who, when, why) or a reply that stopped a clock."""
+
+    id: int
+    tenant_id: UUID
+    conversation_id: UUID
+    instance_id: UUID
+    cycle: int
+    kind: Literal["transition", "first_response", "reply", "csat", "sla_breach"]
+    action: Literal["open", "route", "assign", "transfer", "snooze", "wake", "resolve", "reopen"] | None
+    from_state: LifecycleState | None
+    to_state: LifecycleState | None
+    actor_type: Literal["system", "agent", "rule", "customer"]
+    actor_id: UUID | None
+    reason: str | None
+    team_id: UUID | None
+    agent_id: UUID | None
+    message_id: UUID | None
+    value_seconds: float | None
+    occurred_at: datetime
+
+
+class NotePayload(Payload):
+    """``note_created``: an internal note (never sent to WhatsApp)."""
+
+    id: UUID
+    tenant_id: UUID
+    conversation_id: UUID
+    author_id: UUID | None
+    body: str
+    mentions: list[UUID]
+    created_at: datetime
+
+
+class MentionPayload(Payload):
+    """``mentioned``: a colleague mentioned the user in a note (on the user's own topic only)."""
+
+    note_id: UUID
+    tenant_id: UUID
+    conversation_id: UUID
+    author_id: UUID | None
+    excerpt: str
+    created_at: datetime
+
+
+class PresencePayload(Payload):
+    """``agent_presence_changed``: a member went online, away or offline (heartbeat expired)."""
+
+    tenant_id: UUID
+    user_id: UUID
+    status: Literal["online", "away", "offline"]
+    changed_at: datetime
 
 
 class ConversationMergedPayload(Payload):
@@ -178,9 +240,25 @@ class SuggestionPayload(Payload):
     created_at: datetime
 
 
+class AlertPayload(Payload):
+    """``ops_alert``: an operations alert, raised once (ponte.domain.alerts): an SLA at 80 % or broken, a
+    long queue, a spike of negative messages on an instance, an instance disconnected."""
+
+    id: int
+    tenant_id: UUID
+    kind: Literal["sla_warning", "sla_breached", "queue_long", "negative_spike", "instance_disconnected"]
+    instance_id: UUID | None
+    team_id: UUID | None
+    conversation_id: UUID | None
+    value: float | None
+    threshold: float | None
+    raised_at: datetime
+
+
 class Audience(StrEnum):
     MEMBERS = "members"  # any member of the tenant (owner, admin, agent)
     ADMINS = "admins"  # owners and admins of the tenant
+    SELF = "self"  # the one user the topic names
 
 
 class EventSpec(BaseModel):
@@ -222,6 +300,8 @@ _ANALYSIS_EVENTS = (
     ),
 )
 
+_NOTE_EVENT = EventSpec(name="note_created", payload=NotePayload, description="an internal note was added")
+
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         pattern="tenant:{tenant_id}",
@@ -237,7 +317,18 @@ TOPICS: tuple[TopicSpec, ...] = (
             EventSpec(
                 name="conversation_updated",
                 payload=ConversationPayload,
-                description="priority, SLA, assignment or status changed; `changed` says which",
+                description="priority, SLA, assignment, state, team, protocol or snooze changed; `changed` says which",
+            ),
+            EventSpec(
+                name="conversation_event",
+                payload=ConversationEventPayload,
+                description="a lifecycle transition (actor, time, reason) or a human reply that stopped a clock",
+            ),
+            _NOTE_EVENT,
+            EventSpec(
+                name="agent_presence_changed",
+                payload=PresencePayload,
+                description="a member went online, away or offline (an expired heartbeat reads offline)",
             ),
             EventSpec(
                 name="conversation_deleted",
@@ -270,6 +361,12 @@ TOPICS: tuple[TopicSpec, ...] = (
                 description="a new QR / pairing code for an admin to scan (after a reset total, rate-limited)",
             ),
             EventSpec(
+                name="ops_alert",
+                payload=AlertPayload,
+                description="an operations alert, once: SLA at 80 % or broken, long queue, negative spike, "
+                "instance disconnected",
+            ),
+            EventSpec(
                 name="diagnostic_recorded",
                 payload=DiagnosticPayload,
                 description="the proxy rejected a call (a `proxy_diagnostics` row with outcome `rejected`)",
@@ -280,7 +377,19 @@ TOPICS: tuple[TopicSpec, ...] = (
         pattern="conversation:{conversation_id}",
         audience=Audience.MEMBERS,
         description="the messages of one conversation, for a UI that has it open",
-        events=(*_MESSAGE_EVENTS, *_ANALYSIS_EVENTS),
+        events=(*_MESSAGE_EVENTS, *_ANALYSIS_EVENTS, _NOTE_EVENT),
+    ),
+    TopicSpec(
+        pattern="user:{user_id}",
+        audience=Audience.SELF,
+        description="what concerns one user: mentions in notes",
+        events=(
+            EventSpec(
+                name="mentioned",
+                payload=MentionPayload,
+                description="a colleague mentioned the user in an internal note",
+            ),
+        ),
     ),
 )
 
@@ -291,6 +400,10 @@ def tenant_topic(tenant_id: str) -> str:
 
 def tenant_admin_topic(tenant_id: str) -> str:
     return f"tenant:{tenant_id}:admin"
+
+
+def user_topic(user_id: str) -> str:
+    return f"user:{user_id}"
 
 
 def conversation_topic(conversation_id: str) -> str:

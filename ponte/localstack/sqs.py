@@ -19,7 +19,13 @@ from ponte.localstack.process import ChildProcess
 
 LOCAL_REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-QUEUES = (c.DEFAULT_INGEST_QUEUE, c.DEFAULT_INGEST_BULK_QUEUE, c.DEFAULT_ANALYZE_QUEUE, c.DEFAULT_PURGE_QUEUE)
+QUEUES = (
+    c.DEFAULT_INGEST_QUEUE,
+    c.DEFAULT_INGEST_BULK_QUEUE,
+    c.DEFAULT_ANALYZE_QUEUE,
+    c.DEFAULT_PURGE_QUEUE,
+    c.DEFAULT_LIFECYCLE_QUEUE,
+)
 MAX_RECEIVE_COUNT = 5
 
 

@@ -30,12 +30,13 @@ from ponte.adapters.secrets import (
     AUDIT_HASH_KEY,
     GATEWAY_API_KEY,
     JWT_SECRET,
+    METRICS_TOKEN,
     WEBHOOK_SECRET,
     WORKER_TOKEN,
     PowertoolsSecretStore,
     put_secret,
 )
-from ponte.adapters.sqs import SqsAnalyzeQueue
+from ponte.adapters.sqs import SqsAnalyzeQueue, SqsLifecycleQueue
 from ponte.adapters.tenant_keys import DEEPLINK_KEY, tenant_secret_name
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.realtime import tenant_admin_topic, tenant_topic
@@ -85,6 +86,7 @@ class LocalSecrets:
     worker_token: str
     demo_gateway_api_key: str
     demo_deeplink_key: str
+    metrics_token: str
 
     @classmethod
     def load_or_create(cls, state_dir: Path) -> LocalSecrets:
@@ -98,6 +100,7 @@ class LocalSecrets:
             "worker_token": 32,
             "demo_gateway_api_key": 24,
             "demo_deeplink_key": 32,
+            "metrics_token": 32,
         }
         values = {name: known.get(name) or secrets.token_urlsafe(size) for name, size in sizes.items()}
         if values != known:
@@ -107,7 +110,12 @@ class LocalSecrets:
         return cls(**values)
 
     def app_secret(self) -> dict[str, str]:
-        return {JWT_SECRET: self.jwt_secret, AUDIT_HASH_KEY: self.audit_hash_key, WORKER_TOKEN: self.worker_token}
+        return {
+            JWT_SECRET: self.jwt_secret,
+            AUDIT_HASH_KEY: self.audit_hash_key,
+            WORKER_TOKEN: self.worker_token,
+            METRICS_TOKEN: self.metrics_token,
+        }
 
     def gateway_secret(self) -> dict[str, str]:
         return {GATEWAY_API_KEY: self.demo_gateway_api_key, WEBHOOK_SECRET: self.demo_webhook_secret}
@@ -154,6 +162,9 @@ class LocalStack:
     _pollers: list[QueuePoller] = field(default_factory=list, init=False)
     _schedule_stop: threading.Event = field(default_factory=threading.Event, init=False)
     _schedule: threading.Thread | None = field(default=None, init=False)
+    _timers: threading.Thread | None = field(default=None, init=False)
+    # how often the lifecycle's timers run (snooze expiry, presence expiry, assignment sweep)
+    lifecycle_timer_seconds: float = 60.0
 
     @property
     def proxy_url(self) -> str:
@@ -204,6 +215,7 @@ class LocalStack:
             ingest_bulk_queue_url=self.queue_urls[c.DEFAULT_INGEST_BULK_QUEUE],
             analyze_queue_url=self.queue_urls[c.DEFAULT_ANALYZE_QUEUE],
             purge_queue_url=self.queue_urls[c.DEFAULT_PURGE_QUEUE],
+            lifecycle_queue_url=self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE],
             app_secret_name=APP_SECRET_NAME,
             **self.overrides,
         )
@@ -215,6 +227,7 @@ class LocalStack:
                 db=self.db,
                 queue=ingest_queue(self.settings, self.sqs),
                 secrets=store,
+                lifecycle_queue=SqsLifecycleQueue(self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE], self.sqs),
             )
         )
         functions_app.set_container(
@@ -225,6 +238,7 @@ class LocalStack:
                 if self.run_analyze
                 else SkippedAnalysis(),
                 secrets=store,
+                lifecycle_queue=SqsLifecycleQueue(self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE], self.sqs),
             )
         )
         self._start_proxy()
@@ -243,6 +257,7 @@ class LocalStack:
             (c.DEFAULT_INGEST_BULK_QUEUE, functions_app.ingest_bulk, 2),  # the bulk lane's MaximumConcurrency
             (c.DEFAULT_ANALYZE_QUEUE, functions_app.analyze, 1 if self.run_analyze else 0),
             (c.DEFAULT_PURGE_QUEUE, functions_app.purge, 1),
+            (c.DEFAULT_LIFECYCLE_QUEUE, functions_app.lifecycle, 1),
         ):
             if not receivers:
                 continue
@@ -257,6 +272,8 @@ class LocalStack:
             )
         self._schedule = threading.Thread(target=self._run_schedule, name="purge-schedule", daemon=True)
         self._schedule.start()
+        self._timers = threading.Thread(target=self._run_lifecycle_timers, name="lifecycle-timers", daemon=True)
+        self._timers.start()
         if self.supervise:
             self.supervisor = Supervisor(self._children(), logger).start()
         self.started_in = time.monotonic() - started
@@ -334,6 +351,14 @@ class LocalStack:
                 functions_app.scheduled_purge_handler({}, None)
             except Exception:  # keep the schedule going, as EventBridge would
                 functions_app.logger.exception("scheduled purge failed")
+
+    def _run_lifecycle_timers(self) -> None:
+        """The lifecycle's ``@app.schedule`` (every minute on AWS; ``lifecycle_timer_seconds`` here)."""
+        while not self._schedule_stop.wait(self.lifecycle_timer_seconds):
+            try:
+                functions_app.lifecycle_timers_handler({}, None)
+            except Exception:  # keep the schedule going, as EventBridge would
+                functions_app.logger.exception("lifecycle timers failed")
 
     def _export_aws_env(self) -> None:
         """Adapters that build their own boto3 clients reach the local endpoint too."""
@@ -418,6 +443,9 @@ class LocalStack:
         if self._schedule is not None:  # a sweep under way finishes before the services it uses stop
             self._schedule.join(timeout=30)
             self._schedule = None
+        if self._timers is not None:
+            self._timers.join(timeout=30)
+            self._timers = None
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None

@@ -34,6 +34,9 @@ class InboxQuery(BaseModel):
     unread: bool = False
     lead_stage: str | None = None
     updated_since: datetime | None = None
+    state: str | None = None  # the lifecycle: bot, waiting, in_service, snoozed, resolved
+    team_id: str | None = None
+    assigned_to: str | None = None  # a user id, "me" or "none"
     after: tuple[datetime, str] | None = None  # keyset cursor: (activity, id) of the last row seen
     limit: int = 50
 

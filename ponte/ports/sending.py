@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ponte.domain.feedback import SuggestionOutcome
 from ponte.domain.gateway import SentMessage
-from ponte.domain.outbox import OutboxRecord, OutboxStatus
+from ponte.domain.outbox import Origin, OutboxRecord, OutboxStatus
 from ponte.ports.gateway import GatewayTarget
 
 Claims = Mapping[str, Any]
@@ -38,6 +38,8 @@ class OutboxDraft(BaseModel):
     body: str
     suggestion_id: str | None = None
     suggestion_outcome: SuggestionOutcome | None = None
+    origin: Origin = "agent"
+    automatic_kind: str | None = None  # greeting, away, queue_position, csat_request, csat_thanks
 
 
 class SendStore(ABC):

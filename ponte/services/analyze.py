@@ -16,6 +16,7 @@ from ponte.domain.analysis import MAX_TEXT_CHARS, Analysis, AnalyzeRequest
 from ponte.domain.analysis_record import AnalysisContext, AnalysisRecord
 from ponte.domain.analyze_job import AnalyzeJob, retry_delay_seconds
 from ponte.domain.breaker import Breaker
+from ponte.domain.lifecycle_job import LifecycleJob
 from ponte.domain.scoring import lead_score, triage
 from ponte.ports.analysis import (
     AnalysisStore,
@@ -25,6 +26,7 @@ from ponte.ports.analysis import (
     InferenceUnavailableError,
 )
 from ponte.ports.clock import Clock
+from ponte.ports.lifecycle import LifecycleQueue
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +57,9 @@ class AnalyzeService:
         breaker: Breaker | None = None,
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
+        lifecycle: LifecycleQueue | None = None,
     ) -> None:
+        self._lifecycle = lifecycle
         self._store = store
         self._inference = inference
         self._fast = fast
@@ -86,10 +90,24 @@ class AnalyzeService:
         if analysis is None:
             analysis = self._fast.label(request)
         record = self._record(context, analysis, job.attempt)
-        self._store.save(record)
+        if self._store.save(record):
+            self._announce(record)
         if not analysis.degraded:
             return AnalyzeOutcome("analyzed", record=record)
         return AnalyzeOutcome("degraded", reason, self._schedule_full(job), record)
+
+    def _announce(self, record: AnalysisRecord) -> None:
+        """The lifecycle routes a conversation by its first analysis (job ``analyzed``)."""
+        if self._lifecycle is None:
+            return
+        ctx = record.context
+        job = LifecycleJob(
+            kind="analyzed", tenant_id=ctx.tenant_id, conversation_id=ctx.conversation_id, message_id=ctx.message_id
+        )
+        try:
+            self._lifecycle.publish([job])
+        except Exception:  # the analysis is stored; the lifecycle's timer routes the conversation later
+            logger.warning("lifecycle queue refused the analyzed job")
 
     def _full(self, request: AnalyzeRequest) -> tuple[Analysis | None, str | None]:
         if self._inference is None:

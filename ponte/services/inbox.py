@@ -18,6 +18,7 @@ from ponte.domain.inbox import (
     SearchPage,
 )
 from ponte.domain.leads import phone_variants
+from ponte.domain.lifecycle import State
 from ponte.domain.text import clean_text
 from ponte.ports.clock import Clock
 from ponte.ports.inbox import Claims, ContactQuery, InboxQuery, InboxReader, LeadQuery
@@ -25,6 +26,7 @@ from ponte.services.exceptions import BadRequestError, NotFoundError
 from ponte.services.paging import Key, choice_param, decode_cursor, encode_cursor, id_param, page_limit, time_param
 
 STATUSES = frozenset({"open", "closed"})
+STATES = frozenset(s.value for s in State)
 PRIORITIES = frozenset({"low", "medium", "high", "critical"})
 SLA_STATES = frozenset({"breached", "due_soon"})
 LEAD_STAGES = frozenset({"new", "open", "won", "lost"})
@@ -51,6 +53,9 @@ class InboxService:
             unread=unread == "true",
             lead_stage=choice_param(params, "lead_stage", LEAD_STAGES),
             updated_since=time_param(params, "updated_since"),
+            state=choice_param(params, "state", STATES),
+            team_id=id_param(params.get("team_id"), "team_id"),
+            assigned_to=_assignee(params.get("assigned_to")),
             after=_uuid_key(decode_cursor(cursor)) if cursor else None,
             limit=page_limit(params),
         )
@@ -130,6 +135,13 @@ class InboxService:
         items, more = rows[:limit], len(rows) > limit
         last = items[-1].message if items else None
         return SearchPage(items=items, next_cursor=encode_cursor(last.occurred_at, last.id) if more and last else None)
+
+
+def _assignee(value: str | None) -> str | None:
+    """``me``, ``none`` (nobody has it) or a user id."""
+    if not value or value in ("me", "none"):
+        return value or None
+    return id_param(value, "assigned_to")
 
 
 def fold(text: str) -> str:

@@ -1,6 +1,8 @@
 """Ingest: store canonical events idempotently (contact, conversation, message, lead) and hand
 every newly stored inbound text to the analyze queue, its own queue so that slow inference
-never delays ingestion. Connection and QR events feed the instance's session recovery."""
+never delays ingestion. Connection and QR events feed the instance's session recovery. Every
+newly stored message is signalled to the lifecycle queue (one job per conversation per unit of
+work): the conversation's state, clocks and automation run there, never in this transaction."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ from typing import Protocol
 
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope
-from ponte.domain.events import ConnectionEvent, QrEvent
+from ponte.domain.events import ConnectionEvent, MessageEvent, QrEvent
+from ponte.domain.lifecycle_job import LifecycleJob, MessageSignal
 from ponte.ports.analysis import AnalyzeJobQueue
+from ponte.ports.lifecycle import LifecycleQueue
 from ponte.ports.store import IngestStore, SavedMessage
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,24 @@ class _AfterCommit:
 
     jobs: list[AnalyzeJob] = field(default_factory=list)
     sessions: list[tuple[str, ConnectionEvent | QrEvent]] = field(default_factory=list)
+    # (tenant, conversation) -> the messages this unit stored there, for the lifecycle
+    lifecycle: dict[tuple[str, str], list[MessageSignal]] = field(default_factory=dict)
+
+    def signal(self, tenant_id: str, saved: SavedMessage) -> None:
+        if not saved.stored or saved.conversation_id is None or saved.message_id is None:
+            return
+        if saved.occurred_at is None or saved.kind is None:
+            return
+        signal = MessageSignal(
+            message_id=saved.message_id, inbound=saved.inbound, kind=saved.kind, occurred_at=saved.occurred_at
+        )
+        self.lifecycle.setdefault((tenant_id, saved.conversation_id), []).append(signal)
+
+    def lifecycle_jobs(self) -> list[LifecycleJob]:
+        return [
+            LifecycleJob(kind="messages", tenant_id=tenant, conversation_id=conversation, messages=tuple(signals))
+            for (tenant, conversation), signals in self.lifecycle.items()
+        ]
 
 
 class IngestService:
@@ -50,10 +72,12 @@ class IngestService:
         store: IngestStore,
         analyze_queue: AnalyzeJobQueue | None = None,
         sessions: SessionObserver | None = None,
+        lifecycle_queue: LifecycleQueue | None = None,
     ) -> None:
         self._store = store
         self._analyze_queue = analyze_queue
         self._sessions = sessions
+        self._lifecycle_queue = lifecycle_queue
 
     def expire_pending(self, max_age: timedelta = PENDING_MAX_AGE) -> dict[str, int]:
         """What waited too long for its message (acks, revokes, edits that overtook it) is dropped."""
@@ -81,6 +105,7 @@ class IngestService:
         for instance_id, session_event in after.sessions:
             if self._sessions is not None:
                 self._sessions.on_event(instance_id, session_event)
+        self._signal_lifecycle(after)
         if after.jobs and self._analyze_queue is None:
             logger.warning("no analyze queue configured: message stored without analysis")
             return
@@ -88,12 +113,25 @@ class IngestService:
             assert self._analyze_queue is not None
             self._analyze_queue.enqueue_many(after.jobs)
 
+    def _signal_lifecycle(self, after: _AfterCommit) -> None:
+        """One lifecycle job per conversation of the unit. A refused publish is logged, not raised:
+        a redelivery would find the messages stored (duplicates signal nothing), and the lifecycle's
+        timers route a conversation left with the automation."""
+        if self._lifecycle_queue is None or not after.lifecycle:
+            return
+        try:
+            self._lifecycle_queue.publish(after.lifecycle_jobs())
+        except Exception:
+            logger.warning("lifecycle queue refused %d jobs", len(after.lifecycle))
+
     def _follow_up(self, envelope: IngestEnvelope, saved: SavedMessage, after: _AfterCommit) -> IngestResult:
         """What one stored event hands on after the commit, and what storing it did."""
         event = envelope.event
         if isinstance(event, ConnectionEvent | QrEvent):
             # the session state machine (gateway ops) consumes them
             after.sessions.append((envelope.instance_id, event))
+        if isinstance(event, MessageEvent):
+            after.signal(envelope.tenant_id, saved)
         enqueued = False
         if saved.needs_analysis and saved.message_id is not None:
             after.jobs.append(AnalyzeJob(tenant_id=envelope.tenant_id, message_id=saved.message_id))

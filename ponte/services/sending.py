@@ -12,7 +12,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -50,6 +51,10 @@ from ponte.services.exceptions import (
 )
 
 Claims = Mapping[str, Any]
+# what follows an agent's send: the lifecycle's reply clocks (record, the agent's user id)
+SentHook = Callable[[OutboxRecord, str | None], None]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class SendService:
         resend_after_seconds: float = 60.0,
         stale_pending_seconds: float = 120.0,
         echo_window_seconds: float = 120.0,
+        on_sent: SentHook | None = None,
     ) -> None:
         self._store = store
         self._gateways = gateways
@@ -104,6 +110,7 @@ class SendService:
         self._resend_after = timedelta(seconds=resend_after_seconds)
         self._stale_pending = timedelta(seconds=stale_pending_seconds)
         self._echo_window = echo_window_seconds
+        self._on_sent = on_sent
 
     def send(self, claims: Claims, command: SendCommand) -> SendResult:
         text = _validate(command)
@@ -131,6 +138,31 @@ class SendService:
         if created:
             return self._attempt(claims, target, record)
         return self._again(claims, target, draft, record)
+
+    def send_automatic(
+        self, tenant_id: str, conversation_id: str, *, kind: str, text: str, idempotency_key: str
+    ) -> SendResult:
+        """An automatic message (greeting, queue position, CSAT...): the same outbox, idempotency and
+        gateway path as an agent's send, as the service, marked ``origin = 'automatic'``."""
+        claims: Claims = {"role": "service_role", "tenant_id": tenant_id}
+        text = _validate(SendCommand(text=text, idempotency_key=idempotency_key, conversation_id=conversation_id))
+        target = self._store.conversation_target(claims, conversation_id)
+        if target is None:
+            raise NotFoundError("no such conversation", code="conversation_not_found")
+        draft = OutboxDraft(
+            target=target,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash(target=conversation_id, text=text, suggestion_id=None),
+            body=text,
+            origin="automatic",
+            automatic_kind=kind,
+        )
+        record, created = self._store.begin(claims, draft)
+        if created:
+            return self._attempt(claims, target, record)
+        if record.status is OutboxStatus.SENT:
+            return SendResult(200, record, replayed=True)
+        return self._again(claims, target, draft.model_copy(update={"request_hash": record.request_hash}), record)
 
     # --- a key seen before ---------------------------------------------------------------------
 
@@ -202,6 +234,12 @@ class SendService:
         done = self._store.complete(claims, record, sent, self._clock.now())
         if done.suggestion_id and done.suggestion_outcome:
             self._suggestions.record(claims, done.suggestion_id, done.suggestion_outcome, done.body)
+        if self._on_sent is not None and done.origin == "agent":
+            author = claims.get("sub")
+            try:
+                self._on_sent(done, str(author) if author else None)
+            except Exception:  # the message is sent; only its reply clock is late (the echo's job records it)
+                logger.warning("reply clock not recorded after a send", exc_info=True)
         return done
 
     def _target(self, claims: Claims, command: SendCommand) -> SendTarget:

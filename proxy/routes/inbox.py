@@ -34,7 +34,8 @@ def _params() -> dict[str, str]:
 @api
 @responds({200: ConversationPage, **ERRORS}, summary="The inbox: newest activity first, by cursor, with filters")
 def list_conversations() -> Response:
-    """Filters: status, priority, instance_id, sla=breached|due_soon, unread=true, lead_stage, updated_since;
+    """Filters: status, state (bot, waiting, in_service, snoozed, resolved), team_id, assigned_to (a user id,
+    me, none), priority, instance_id, sla=breached|due_soon, unread=true, lead_stage, updated_since;
     limit 1-100 (50); cursor from next_cursor."""
     claims = caller(inbox_routes.current_request)
     return json_response(200, container().inbox.conversations(claims, _params()))

@@ -14,7 +14,7 @@ from tests.cdk.conftest import Synth, Synths
 pytestmark = pytest.mark.cdk
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUE_KEYS = ("ingest", "bulk", "analyze", "purge")
+QUEUE_KEYS = ("ingest", "bulk", "analyze", "purge", "lifecycle")
 DATABASE, APP, WORKER, GATEWAY = "database_url", "app", "worker_token", "gateway"
 
 
@@ -54,8 +54,8 @@ def _granted(s: Synth, app: str, name: str, action: str) -> list[Any]:
 
 def test_each_work_queue_has_a_dead_letter_queue_after_five_receives(synths: Synths) -> None:
     for s in _both(synths):
-        # GIVEN the stack's four work queues, WHEN synthesized, THEN each redrives to its own DLQ after 5 receives
-        assert len(s.resources("AWS::SQS::Queue")) == 8  # four work queues, four DLQs
+        # GIVEN the stack's work queues, WHEN synthesized, THEN each redrives to its own DLQ after 5 receives
+        assert len(s.resources("AWS::SQS::Queue")) == 2 * len(QUEUE_KEYS)  # each work queue and its DLQ
         for key in QUEUE_KEYS:
             dlq_arn = _ref(s, s.stack.queues[key].dlq.queue_arn)
             s.template.has_resource_properties(
@@ -127,6 +127,7 @@ def test_the_real_functions_consume_every_queue_and_sweep_the_purge_every_five_m
         if event["Type"] == "Schedule"
     ]
     assert "rate(5 minutes)" in schedules
+    assert "rate(1 minute)" in schedules  # the lifecycle's timers
 
 
 def test_handlers_added_later_are_wired_from_the_app_object(synths: Synths) -> None:
@@ -246,11 +247,13 @@ def test_each_function_may_touch_only_its_own_queues_and_secrets(synths: Synths)
 
     expected = [
         # (synth, app, function, consumes, sends to, reads secrets)
-        (real, "proxy", "api_handler", (), ("ingest", "bulk", "purge"), (DATABASE, APP, GATEWAY)),
-        (real, "functions", "ingest", ("ingest",), ("analyze",), (DATABASE, APP)),
-        (real, "functions", "ingest_bulk", ("bulk",), ("analyze",), (DATABASE, APP)),
-        (real, "functions", "analyze", ("analyze",), ("analyze",), (DATABASE, APP, WORKER)),
-        (sample, "functions", "analyze", ("analyze",), ("analyze",), (DATABASE, APP, WORKER)),
+        (real, "proxy", "api_handler", (), ("ingest", "bulk", "purge", "lifecycle"), (DATABASE, APP, GATEWAY)),
+        (real, "functions", "ingest", ("ingest",), ("analyze", "lifecycle"), (DATABASE, APP)),
+        (real, "functions", "ingest_bulk", ("bulk",), ("analyze", "lifecycle"), (DATABASE, APP)),
+        (real, "functions", "analyze", ("analyze",), ("analyze", "lifecycle"), (DATABASE, APP, WORKER)),
+        (real, "functions", "lifecycle", ("lifecycle",), (), (DATABASE, APP, GATEWAY)),
+        (real, "functions", "lifecycle_timers", (), (), (DATABASE, APP, GATEWAY)),
+        (sample, "functions", "analyze", ("analyze",), ("analyze", "lifecycle"), (DATABASE, APP, WORKER)),
         (sample, "functions", "purge", ("purge",), (), (DATABASE, APP)),
         (sample, "functions", "purge_sweep", (), (), (DATABASE, APP)),
         (sample, "functions", "diagnostics_cleanup", (), (), (DATABASE, APP)),

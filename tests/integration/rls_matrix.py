@@ -33,6 +33,9 @@ SUGGESTION = "00000000-0000-4000-8000-00000000aa0e"
 CORRECTION = "00000000-0000-4000-8000-00000000aa0f"
 CONTACT2 = "00000000-0000-4000-8000-00000000aa10"  # a contact without a lead yet
 OUTBOX = "00000000-0000-4000-8000-00000000aa11"
+TEAM = "00000000-0000-4000-8000-00000000aa12"
+NOTE = "00000000-0000-4000-8000-00000000aa13"
+CSAT = "00000000-0000-4000-8000-00000000aa14"
 
 USERS = {"nonmember": NONMEMBER, "agent": AGENT, "admin": ADMIN, "owner": OWNER}
 
@@ -91,6 +94,21 @@ insert into public.instance_sessions (instance_id, tenant_id) values ('{INSTANCE
 insert into public.conversation_reads (tenant_id, conversation_id, user_id, read_at)
   values ('{TENANT_A}', '{CONVERSATION}', '{NEWBIE}', now());
 insert into public.instance_qr_codes (instance_id, tenant_id, qr_code) values ('{INSTANCE}', '{TENANT_A}', '2@qr');
+insert into public.teams (id, tenant_id, name) values ('{TEAM}', '{TENANT_A}', 'Suporte N1');
+insert into public.team_members (tenant_id, team_id, user_id) values ('{TENANT_A}', '{TEAM}', '{AGENT}');
+insert into public.agent_presence (tenant_id, user_id, status) values ('{TENANT_A}', '{ADMIN}', 'online');
+insert into public.routing_rules (tenant_id, position, name, action, team_id)
+  values ('{TENANT_A}', 0, 'billing', 'team', '{TEAM}');
+insert into public.operations_settings (tenant_id) values ('{TENANT_A}');
+insert into public.conversation_events (tenant_id, conversation_id, instance_id, cycle, kind, action, to_state,
+  actor_type) values ('{TENANT_A}', '{CONVERSATION}', '{INSTANCE}', 1, 'transition', 'open', 'bot', 'customer');
+insert into public.conversation_notes (id, tenant_id, conversation_id, author_id, body)
+  values ('{NOTE}', '{TENANT_A}', '{CONVERSATION}', '{ADMIN}', 'cliente VIP');
+insert into public.business_hours (tenant_id, schedule) values ('{TENANT_A}', '{{}}');
+insert into public.ops_alerts (tenant_id, kind, key, conversation_id)
+  values ('{TENANT_A}', 'sla_warning', 'k1', '{CONVERSATION}');
+insert into public.csat_responses (id, tenant_id, conversation_id, cycle, score, answered_at)
+  values ('{CSAT}', '{TENANT_A}', '{CONVERSATION}', 1, 5, now());
 """
 
 
@@ -266,6 +284,85 @@ TABLES: tuple[Table, ...] = (
         "read_at = read_at",
         # a member marks their own reads, and never sees nor moves another's; the purge deletes them
         {"insert": MEMBERS},
+    ),
+    Table(
+        "public.teams",
+        f"id = '{TEAM}'",
+        f"insert into public.teams (tenant_id, name) values ('{TENANT_A}', 'Financeiro')",
+        "name = name",
+        _rw(MEMBERS, ADMINS),  # configuration: admins
+    ),
+    Table(
+        "public.team_members",
+        f"team_id = '{TEAM}' and user_id = '{AGENT}'",
+        f"insert into public.team_members (tenant_id, team_id, user_id) values ('{TENANT_A}', '{TEAM}', '{OWNER}')",
+        "last_assigned_at = last_assigned_at",
+        _rw(MEMBERS, ADMINS),
+    ),
+    Table(
+        "public.agent_presence",
+        f"tenant_id = '{TENANT_A}' and user_id = '{ADMIN}'",  # the admin's own row
+        "insert into public.agent_presence (tenant_id, user_id, status)"
+        f" values ('{TENANT_A}', coalesce((select auth.uid()), '{OWNER}'), 'away')"
+        " on conflict (tenant_id, user_id) do update set status = excluded.status",
+        "status = status",
+        # every member sees who is online; each moves only their own presence
+        {"select": MEMBERS, "insert": MEMBERS, "update": frozenset({"admin"})},
+    ),
+    Table(
+        "public.routing_rules",
+        f"tenant_id = '{TENANT_A}'",
+        "insert into public.routing_rules (tenant_id, position, name, action)"
+        f" values ('{TENANT_A}', 1, 'thanks', 'bot_resolve')",
+        "enabled = enabled",
+        _rw(MEMBERS, ADMINS),
+    ),
+    Table(
+        "public.operations_settings",
+        f"tenant_id = '{TENANT_A}'",
+        f"insert into public.operations_settings (tenant_id, settings) values ('{TENANT_A}', '{{}}')"
+        " on conflict (tenant_id) do update set settings = excluded.settings",
+        "settings = settings",
+        _rw(MEMBERS, ADMINS),
+    ),
+    Table(
+        "public.conversation_events",
+        f"tenant_id = '{TENANT_A}'",
+        "insert into public.conversation_events (tenant_id, conversation_id, instance_id, cycle, kind, actor_type)"
+        f" values ('{TENANT_A}', '{CONVERSATION}', '{INSTANCE}', 1, 'reply', 'agent')",
+        "reason = reason",
+        {"select": MEMBERS},  # the audit trail: written by the lifecycle service only
+    ),
+    Table(
+        "public.conversation_notes",
+        f"id = '{NOTE}'",  # the admin's note
+        "insert into public.conversation_notes (tenant_id, conversation_id, author_id, body)"
+        f" values ('{TENANT_A}', '{CONVERSATION}', coalesce((select auth.uid()), '{OWNER}'), 'ligar amanhã')",
+        "body = body",
+        # members read and write notes as themselves; an author deletes their own; nobody edits one
+        {"select": MEMBERS, "insert": MEMBERS, "delete": frozenset({"admin"})},
+    ),
+    Table(
+        "public.business_hours",
+        f"tenant_id = '{TENANT_A}'",
+        f"insert into public.business_hours (tenant_id, team_id, schedule) values ('{TENANT_A}', '{TEAM}', '{{}}')",
+        "schedule = schedule",
+        _rw(MEMBERS, ADMINS),
+    ),
+    Table(
+        "public.ops_alerts",
+        f"tenant_id = '{TENANT_A}'",
+        f"insert into public.ops_alerts (tenant_id, kind, key) values ('{TENANT_A}', 'queue_long', 'k2')",
+        "cleared_at = cleared_at",
+        {"select": ADMINS},  # raised by the lifecycle's timers, read by owners and admins
+    ),
+    Table(
+        "public.csat_responses",
+        f"id = '{CSAT}'",
+        "insert into public.csat_responses (tenant_id, conversation_id, cycle, score, answered_at)"
+        f" values ('{TENANT_A}', '{CONVERSATION}', 2, 4, now())",
+        "score = score",
+        {"select": MEMBERS},  # stored by the lifecycle function
     ),
     Table(
         "public.privacy_audit",

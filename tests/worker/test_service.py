@@ -43,6 +43,10 @@ def test_requests_without_the_token_are_refused(service: WorkerService) -> None:
             assert r.status_code == 401
             assert r.json()["code"] == "unauthorized"
             assert TOKEN not in r.text
+            # and the metrics too: a scraper sends the worker token (or PONTE_WORKER_METRICS_TOKEN)
+            metrics = client.get("/metrics", headers=headers)
+            assert (metrics.status_code, metrics.json()["code"]) == (401, "unauthorized")
+        assert client.get("/metrics", headers=AUTH).status_code == 200
 
 
 def test_bad_input_gets_a_clear_error(service: WorkerService) -> None:

@@ -28,6 +28,8 @@ QUEUES = (
     QueueSpec("purge", c.DEFAULT_PURGE_QUEUE, c.PURGE_QUEUE_URL_ENV),
     # Webhooks with many events: drained at most two at a time, so the live lane keeps the database.
     QueueSpec("bulk", c.DEFAULT_INGEST_BULK_QUEUE, c.INGEST_BULK_QUEUE_URL_ENV, max_concurrency=2),
+    # The conversation lifecycle and its automation, after ingest, analyze and agents' resolutions.
+    QueueSpec("lifecycle", c.DEFAULT_LIFECYCLE_QUEUE, c.LIFECYCLE_QUEUE_URL_ENV),
 )
 
 MAX_RECEIVE_COUNT = 5
@@ -66,7 +68,7 @@ class Needs:
 # status, QR), enqueues webhooks for ingest and hide requests for purge.
 PROXY_NEEDS = Needs(
     secrets=frozenset({DATABASE_URL, APP, GATEWAY}),
-    sends_to=frozenset({"ingest", "bulk", "purge"}),
+    sends_to=frozenset({"ingest", "bulk", "purge", "lifecycle"}),
     timeout_seconds=28,
     memory_mb=1024,
 )
@@ -74,17 +76,24 @@ PROXY_NEEDS = Needs(
 # Consumers, by the queue they consume. Ingest enqueues analysis jobs; analyze calls
 # the worker (bearer token) and re-enqueues the full analysis when the worker was down.
 NEEDS_BY_QUEUE: dict[str, Needs] = {
-    "ingest": Needs(sends_to=frozenset({"analyze"}), timeout_seconds=30),
-    "bulk": Needs(sends_to=frozenset({"analyze"}), timeout_seconds=30),
+    "ingest": Needs(sends_to=frozenset({"analyze", "lifecycle"}), timeout_seconds=30),
+    "bulk": Needs(sends_to=frozenset({"analyze", "lifecycle"}), timeout_seconds=30),
     "analyze": Needs(
-        secrets=frozenset({DATABASE_URL, APP, WORKER_TOKEN}), sends_to=frozenset({"analyze"}), timeout_seconds=90
+        secrets=frozenset({DATABASE_URL, APP, WORKER_TOKEN}),
+        sends_to=frozenset({"analyze", "lifecycle"}),
+        timeout_seconds=90,
     ),
     "purge": Needs(timeout_seconds=120),
+    # automatic messages (greeting, queue position, CSAT) go out through the gateways
+    "lifecycle": Needs(secrets=frozenset({DATABASE_URL, APP, GATEWAY}), timeout_seconds=60),
 }
 
 # Scheduled handlers (purge sweep, diagnostics cleanup) and any handler named here.
 SCHEDULED_NEEDS = Needs(timeout_seconds=120)
-NEEDS_BY_HANDLER: dict[str, Needs] = {}
+NEEDS_BY_HANDLER: dict[str, Needs] = {
+    # the lifecycle's timers route and assign, and a routed conversation may get its queue position
+    "lifecycle_timers": Needs(secrets=frozenset({GATEWAY})),
+}
 
 
 @dataclass(frozen=True)

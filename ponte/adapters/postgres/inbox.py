@@ -45,6 +45,7 @@ _ACTIVITY = "coalesce(c.last_message_at, c.created_at)"
 
 _SUMMARY = f"""
 select c.id::text, c.instance_id::text, c.status, c.priority, c.sla_due_at, {_ACTIVITY} as activity,
+  c.state, c.team_id::text as team_id, c.assigned_to::text as assigned_to, c.protocol, c.snoozed_until,
   k.id::text as contact_id, k.display_name, k.phone_e164, k.picture_url,
   lm.id::text as lm_id, lm.direction as lm_direction, lm.kind as lm_kind, lm.body as lm_body,
   lm.media ->> 'caption' as lm_caption, lm.occurred_at as lm_at,
@@ -73,12 +74,12 @@ left join lateral (
 _MESSAGES = """
 select m.id::text, m.conversation_id::text, m.direction, m.kind, m.body, m.status, m.occurred_at, m.media,
   m.quoted_message_id, coalesce(x.sentiment, a.sentiment) as sentiment, coalesce(x.intent, a.intent) as intent,
-  a.urgency, a.priority as a_priority, o.status as send_status, o.error_code as send_error
+  a.urgency, a.priority as a_priority, o.status as send_status, o.error_code as send_error, o.origin as send_origin
 from public.messages m
 left join public.message_analyses a on a.message_id = m.id
 left join public.analysis_corrections x on x.message_id = m.id
 left join lateral (
-  select ob.status, ob.error_code from public.outbound_messages ob where ob.message_id = m.id
+  select ob.status, ob.error_code, ob.origin from public.outbound_messages ob where ob.message_id = m.id
   order by ob.created_at desc limit 1
 ) o on true
 where m.conversation_id = %s {before}
@@ -273,11 +274,18 @@ def _filters(query: InboxQuery) -> tuple[list[str], list[Any]]:
     where: list[str] = ["true"]
     args: list[Any] = []
     simple = {"c.status": query.status, "c.priority": query.priority, "c.instance_id": query.instance_id,
-              "l.status": query.lead_stage}  # fmt: skip
+              "l.status": query.lead_stage, "c.state": query.state, "c.team_id": query.team_id}  # fmt: skip
     for column, value in simple.items():
         if value is not None:
             where.append(f"{column} = %s")
             args.append(value)
+    if query.assigned_to == "none":
+        where.append("c.assigned_to is null")
+    elif query.assigned_to == "me":
+        where.append("c.assigned_to = (select auth.uid())")
+    elif query.assigned_to is not None:
+        where.append("c.assigned_to = %s")
+        args.append(query.assigned_to)
     if query.sla == "breached":
         where.append("c.sla_due_at < %s")
         args.append(query.now)
@@ -333,6 +341,11 @@ def _summary(row: dict[str, Any], now: datetime) -> ConversationSummary:
         priority=row["priority"],
         sla_due_at=due,
         sla_breached=due is not None and due < now,
+        state=row["state"],
+        team_id=row["team_id"],
+        assigned_to=row["assigned_to"],
+        protocol=row["protocol"],
+        snoozed_until=row["snoozed_until"],
     )
 
 
@@ -348,7 +361,9 @@ def _message(row: dict[str, Any]) -> MessageView:
         media=scalar_map(row["media"]),
         quoted_message_id=row["quoted_message_id"],
         analysis=_analysis(row),
-        send=SendState(status=row["send_status"], error_code=row["send_error"]) if row["send_status"] else None,
+        send=SendState(status=row["send_status"], error_code=row["send_error"], origin=row["send_origin"])
+        if row["send_status"]
+        else None,
     )
 
 

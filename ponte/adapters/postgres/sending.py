@@ -28,7 +28,7 @@ _INSTANCE_COLUMNS = (
 _OUTBOX_COLUMNS = (
     "id::text, tenant_id::text, instance_id::text, conversation_id::text, chat_key, recipient, idempotency_key,"
     " request_hash, body, suggestion_id::text, suggestion_outcome, status, attempts, provider_message_id,"
-    " message_id::text, error_code, created_at, updated_at"
+    " message_id::text, error_code, created_at, updated_at, origin, automatic_kind"
 )
 
 
@@ -55,8 +55,15 @@ class PgSendStore(SendStore):
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    def _tx(self, claims: Claims) -> Any:
+        """The caller's transaction: an agent's under their RLS, the automation's as the service
+        (``{"role": "service_role", "tenant_id": ...}``: automatic messages)."""
+        if claims.get("role") == "service_role":
+            return self._db.as_service(str(claims.get("tenant_id") or "") or None)
+        return self._db.as_user(claims)
+
     def conversation_target(self, claims: Claims, conversation_id: str) -> SendTarget | None:
-        with self._db.as_user(claims) as conn:
+        with self._tx(claims) as conn:
             row = conn.execute(
                 f"select c.id::text as conversation_id, c.chat_key, ct.phone_e164, {_INSTANCE_COLUMNS}"
                 " from public.conversations c"
@@ -76,7 +83,7 @@ class PgSendStore(SendStore):
         )
 
     def phone_target(self, claims: Claims, instance_id: str | None, phone_e164: str) -> SendTarget | None:
-        with self._db.as_user(claims) as conn:
+        with self._tx(claims) as conn:
             instances = conn.execute(
                 f"select {_INSTANCE_COLUMNS} from public.whatsapp_instances i"
                 " where (%s::uuid is null or i.id = %s::uuid) order by i.created_at limit 2",
@@ -96,11 +103,11 @@ class PgSendStore(SendStore):
 
     def begin(self, claims: Claims, draft: OutboxDraft) -> tuple[OutboxRecord, bool]:
         t = draft.target
-        with self._db.as_user(claims) as conn:
+        with self._tx(claims) as conn:
             row = conn.execute(
                 "insert into public.outbound_messages (tenant_id, instance_id, conversation_id, chat_key, recipient,"
-                " idempotency_key, request_hash, body, suggestion_id, suggestion_outcome, created_by)"
-                " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, (select auth.uid()))"
+                " idempotency_key, request_hash, body, suggestion_id, suggestion_outcome, origin, automatic_kind,"
+                " created_by) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, (select auth.uid()))"
                 f" on conflict (tenant_id, idempotency_key) do nothing returning {_OUTBOX_COLUMNS}",
                 (
                     t.gateway.tenant_id,
@@ -113,6 +120,8 @@ class PgSendStore(SendStore):
                     draft.body,
                     draft.suggestion_id,
                     draft.suggestion_outcome.value if draft.suggestion_outcome else None,
+                    draft.origin,
+                    draft.automatic_kind,
                 ),
             ).fetchone()
             if row is not None:
@@ -133,7 +142,7 @@ class PgSendStore(SendStore):
         error_code: str | None = None,
         attempt: bool = False,
     ) -> OutboxRecord:
-        with self._db.as_user(claims) as conn:
+        with self._tx(claims) as conn:
             row = conn.execute(
                 "update public.outbound_messages set status = %s, error_code = coalesce(%s, error_code),"
                 " attempts = attempts + %s, updated_at = now()"
@@ -168,7 +177,7 @@ class PgSendStore(SendStore):
         return done
 
     def _complete(self, claims: Claims, record: OutboxRecord, sent: SentMessage, occurred_at: datetime) -> OutboxRecord:
-        with self._db.as_user(claims) as conn:
+        with self._tx(claims) as conn:
             conversation_id, contact_id, chat_key = self._conversation(conn, record, occurred_at)
             message = conn.execute(
                 "insert into public.messages (tenant_id, instance_id, conversation_id, contact_id, chat_key,"
@@ -228,7 +237,7 @@ class PgSendStore(SendStore):
         return row["id"], row["contact_id"], row["chat_key"]
 
     def find_echo(self, claims: Claims, record: OutboxRecord) -> str | None:
-        with self._db.as_user(claims) as conn:
+        with self._tx(claims) as conn:
             row = conn.execute(
                 "select m.provider_message_id from public.messages m"
                 " where m.tenant_id = %s and m.instance_id = %s and m.chat_key = %s and m.direction = 'out'"
@@ -241,7 +250,7 @@ class PgSendStore(SendStore):
         return row["provider_message_id"] if row else None
 
     def linked_provider_ids(self, claims: Claims, record: OutboxRecord) -> set[str]:
-        with self._db.as_user(claims) as conn:
+        with self._tx(claims) as conn:
             rows = conn.execute(
                 "select provider_message_id from public.outbound_messages where tenant_id = %s and instance_id = %s"
                 " and chat_key = %s and id <> %s and provider_message_id is not null",
