@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -101,6 +102,52 @@ def test_a_new_message_appears_without_reload_and_its_analysis_chips_arrive(inbo
     expect(message.locator('[data-chip="sentiment"]')).to_have_text("Sentimento: negativo")
     expect(message.locator('[data-chip="urgency"]')).to_have_text("Urgência: alta")
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_filters_and_search_narrow_the_inbox(inbox: InboxSession) -> None:
+    page = inbox.open()
+    expect(row(page, "Maria Exemplo")).to_be_visible()
+    # WHEN the agent keeps the breached SLAs only
+    page.get_by_label("SLA").select_option("breached")
+    expect(page.locator("li.conversation .name")).to_have_text(["João Teste"])
+    # WHEN the priority filter asks for what nothing has, the page says so
+    page.get_by_label("SLA").select_option("")
+    page.get_by_label("Prioridade").select_option("critical")
+    expect(page.locator("li.conversation .pill")).not_to_have_count(0)
+    assert set(page.locator("li.conversation .pill").all_inner_texts()) == {"Prioridade crítica"}
+    page.get_by_label("Prioridade").select_option("")
+    # WHEN the agent searches the messages (accents ignored), the match is highlighted
+    page.get_by_label("Buscar nas mensagens").fill("tenis corrida")
+    page.get_by_role("button", name="Buscar", exact=True).click()
+    hit = page.locator("li.conversation.hit")
+    expect(hit).to_have_count(1)
+    expect(hit).to_contain_text("Maria Exemplo")
+    expect(hit.locator("mark").first).to_have_text("tênis")
+    page.get_by_role("button", name="Limpar busca").click()
+    expect(page.locator("li.conversation.hit")).to_have_count(0)
+    expect(row(page, "João Teste")).to_be_visible()
+
+
+def test_older_history_loads_as_the_agent_scrolls_up(inbox: InboxSession) -> None:
+    stack = inbox.stack
+    # GIVEN a customer who wrote more than one page of history (30 messages a page)
+    for n in range(35):
+        say(stack, "5511987650301", f"Mensagem número {n + 1}", name="Rita Historia", later=n - 40)
+    count = "select count(*) as n from public.messages m join public.contacts c on c.id = m.contact_id"
+    count += " where c.phone_e164 = '+5511987650301'"
+    deadline = time.monotonic() + 30
+    while sql(stack, count)[0]["n"] < 35 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    page = inbox.open()
+    row(page, "Rita Historia").click()
+    messages = page.locator(".message")
+    # THEN the newest page shows, newest at the bottom
+    expect(messages.last).to_contain_text("Mensagem número 35")
+    # WHEN the agent scrolls to the top, the older page comes in above, by cursor
+    page.locator(".history-wrap").evaluate("el => { el.scrollTop = 0 }")
+    expect(messages).to_have_count(35)
+    expect(messages.first).to_contain_text("Mensagem número 1")
+    expect(page.get_by_role("button", name="Carregar mensagens anteriores")).to_be_hidden()
 
 
 def test_the_agent_edits_the_suggestion_sends_it_and_sees_the_ticks_reach_read(inbox: InboxSession) -> None:

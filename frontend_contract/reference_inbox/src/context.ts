@@ -13,8 +13,8 @@ export interface Ctx {
   instances: InstanceSummary[]
   /** Texts to put in a conversation's reply box when it opens (a deep link's reminder). */
   prefill: Map<string, string>
-  /** A path under the page's base (`''`, `conversa/<id>`, `admin/diagnosticos`...). */
-  navigate(path: string): void
+  /** A path under the page's base (`''`, `conversa/<id>`, `admin/diagnosticos`...); `replace` keeps history as it was. */
+  navigate(path: string, options?: { replace?: boolean }): void
   href(path: string): string
 }
 

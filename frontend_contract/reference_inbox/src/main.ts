@@ -74,8 +74,9 @@ async function start(session: Session): Promise<void> {
     isAdmin,
     instances,
     prefill: new Map(),
-    navigate: (path) => {
-      history.pushState(null, '', basePath + path)
+    navigate: (path, { replace = false } = {}) => {
+      if (replace) history.replaceState(null, '', basePath + path)
+      else history.pushState(null, '', basePath + path)
       render()
     },
     href: (path) => basePath + path,
@@ -119,15 +120,14 @@ async function start(session: Session): Promise<void> {
     current?.dispose()
     current = view
     document.title = `${title} · Ponte`
-    return
   }
 
   function render(): void {
     const path = location.pathname.startsWith(basePath) ? location.pathname.slice(basePath.length) : ''
     const [section, param] = path.split('/')
     for (const link of nav.querySelectorAll('a')) {
-      link.toggleAttribute('aria-current', new URL(link.href).pathname === location.pathname)
-      if (link.hasAttribute('aria-current')) link.setAttribute('aria-current', 'page')
+      if (new URL(link.href).pathname === location.pathname) link.setAttribute('aria-current', 'page')
+      else link.removeAttribute('aria-current')
     }
     if (section === '' || section === 'conversa') {
       inbox ??= new InboxList(ctx)

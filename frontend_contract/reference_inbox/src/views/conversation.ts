@@ -47,6 +47,7 @@ export class ConversationView implements View {
   private suggestion: SuggestionView | null = null
   private attempt: { key: string; text: string } | null = null
   private readTimer: number | undefined
+  private disposed = false
 
   constructor(
     private readonly ctx: Ctx,
@@ -88,6 +89,7 @@ export class ConversationView implements View {
   }
 
   dispose(): void {
+    this.disposed = true
     this.observer.disconnect()
     for (const off of this.offs) off()
     window.clearTimeout(this.readTimer)
@@ -149,8 +151,16 @@ export class ConversationView implements View {
         this.detail = { ...this.detail, priority: c.priority, sla_due_at: c.sla_due_at }
         this.renderHead()
       }),
+      topic.on('conversation_merged', (m) => {
+        // the same person's other thread now holds these messages: show that one
+        if (m.id === this.id) this.ctx.navigate(`conversa/${m.merged_into}`, { replace: true })
+      }),
       topic.on('conversation_deleted', (d) => {
-        if (d.id === this.id) this.closed('Esta conversa foi apagada: o contato foi ocultado ou teve os dados apagados.')
+        if (d.id !== this.id) return
+        // a merge announces the deletion too: its conversation_merged gets a moment to move us on
+        window.setTimeout(() => {
+          if (!this.disposed) this.closed('Esta conversa foi apagada: o contato foi ocultado ou teve os dados apagados.')
+        }, 500)
       }),
     )
   }

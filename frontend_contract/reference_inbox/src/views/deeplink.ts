@@ -27,8 +27,7 @@ export class DeepLinkView implements View {
       const id = link.conversation.id
       if (!link.conversation.virtual && id) {
         this.ctx.prefill.set(id, link.prefilled_text)
-        history.replaceState(null, '', this.ctx.href(`conversa/${id}`))
-        window.dispatchEvent(new PopStateEvent('popstate'))
+        this.ctx.navigate(`conversa/${id}`, { replace: true }) // Back does not land on the link again
         return
       }
       this.virtual(link)
