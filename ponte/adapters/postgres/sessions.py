@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.sending import gateway_target
 from ponte.domain.gateway import SessionInfo
-from ponte.domain.session_recovery import RecoveryState
+from ponte.domain.session_recovery import RecoveryPhase, RecoveryState
 from ponte.ports.gateway import GatewayTarget
 from ponte.ports.sessions import Claims, SessionHandle, SessionStore
 
@@ -114,7 +114,12 @@ class PgSessionStore(SessionStore):
             return {"instance_id": instance_id}
         state = RecoveryState.model_validate(row["state"] or {})
         qr = None
-        if row["generated_at"] is not None and row["status"] == "qr_pending":
+        # the code stays on screen while a scan is awaited, whatever the gateway reports meanwhile
+        # (a status check moves a fresh session from qr_pending to connecting within a second)
+        awaiting = row["status"] == "qr_pending" or (
+            state.phase is RecoveryPhase.AWAITING_QR and row["status"] != "connected"
+        )
+        if row["generated_at"] is not None and awaiting:
             qr = {k: row[k] for k in ("qr_code", "qr_image", "pairing_code", "generated_at")}
         return {
             "instance_id": row["instance_id"],
