@@ -43,13 +43,16 @@ pytestmark = pytest.mark.integration
 BOTH = "00000000-0000-4000-8000-0000000000c1"  # a member of both tenants
 OUTSIDER = "00000000-0000-4000-8000-0000000000c2"  # a member of a third tenant only
 WALK_ROWS = 1000  # public.search_messages' walk over the newest messages, before the text index
+PROBE_ROWS = 200  # where the walk gives up when its pace would not fill a page of 21
 PER_TENANT = 2600
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 # Message i of a tenant (0 = the oldest): "boleto" in one of six, "cartão parcelado" in one of
-# 97, "garantia" only in the 15 oldest (beyond the walk), "protocolo" in the five around the
-# walk's last row (the 1,000th newest, i = 1600); every fifth message shares its time with the one
-# before it (1601 with 1600), so the id decides their order.
+# 97, "garantia" only in the 15 oldest (beyond the walk); "protocolo" in the five around the
+# walk's probe (the 200th newest, i = 2400: the walk gives up there, its pace too slow);
+# "pedido" dense in the newest 200 (the walk goes on), then only around the walk's end (the
+# 1,000th newest, i = 1600) and in old messages. Every fifth message shares its time with the one
+# before it (2401 with 2400, 1601 with 1600), so the id decides their order.
 LOAD = """
 insert into public.contacts (tenant_id, identity_key, phone_e164)
 select %(tenant)s, '+55119' || lpad(k::text, 8, '0'), '+55119' || lpad(k::text, 8, '0') from generate_series(0, 51) k;
@@ -58,7 +61,9 @@ select %(tenant)s, %(instance)s, id, identity_key, %(start)s from public.contact
 insert into public.messages (tenant_id, instance_id, conversation_id, contact_id, chat_key, provider_message_id,
   direction, kind, body, occurred_at)
 select c.tenant_id, c.instance_id, c.id, c.contact_id, c.chat_key, 'M' || i, 'in', 'text',
-  case when i < 15 then 'a garantia cobre o defeito?' when i between 1598 and 1602 then 'meu protocolo é esse'
+  case when i < 15 then 'a garantia cobre o defeito?' when i between 2398 and 2402 then 'meu protocolo é esse'
+       when i between 1598 and 1602 or (i >= 2400 and i %% 20 = 3) or (i < 1500 and i %% 50 = 3)
+         then 'cadê meu pedido'
        when i %% 6 = 0 then 'quero pagar o boleto hoje'
        when i %% 97 = 1 then 'o cartão parcelado em 3x' else 'oi tudo bem por aí' end,
   %(start)s + (i - case when i %% 5 = 1 then 1 else 0 end) * interval '1 minute' + %(shift)s
@@ -68,6 +73,7 @@ join public.conversations c on c.tenant_id = %(tenant)s and c.chat_key = '+55119
 
 QUERIES = (
     "boleto",
+    "pedido",
     "garantia",
     "protocolo",
     "cartão parcelar",
@@ -152,14 +158,18 @@ def test_search_pages_are_the_newest_matches_in_order_whichever_path_finds_them(
 
 def test_the_data_takes_every_path(loaded: Wired) -> None:
     """What the test above covers: a first page found by the walk alone, by the text index alone,
-    and by both."""
-    walked = newest_ids(loaded, TENANT, WALK_ROWS)
-    in_walk = {q: len({m[1] for m in expected(loaded, [TENANT], q)} & walked) for q in QUERIES}
-    assert in_walk["boleto"] >= 101  # the walk fills even a page of 101
-    assert in_walk["garantia"] == 0 and len(expected(loaded, [TENANT], "garantia")) == 15  # the index alone
-    assert 0 < in_walk["cartão parcelar"] < 20  # some from the walk, the rest from the index
-    assert in_walk["nada disso existe"] == 0
-    assert in_walk["protocolo"] == 3  # the walk ends inside a run of matches (and a tie of times)
+    by both after the walk's probe, and by both after its end."""
+    probed, walked = newest_ids(loaded, TENANT, PROBE_ROWS), newest_ids(loaded, TENANT, WALK_ROWS)
+    matches = {q: {m[1] for m in expected(loaded, [TENANT], q)} for q in QUERIES}
+    assert len(matches["boleto"] & walked) >= 101  # the walk fills even a page of 101
+    assert len(matches["garantia"]) == 15 and not matches["garantia"] & walked  # the index alone
+    # the walk gives up at its probe, inside a run of matches and a tie of times
+    assert len(matches["protocolo"] & probed) == 3 and len(matches["protocolo"]) == 5
+    # the walk goes on past its probe, ends inside a run of matches and a tie, the index does the rest
+    assert len(matches["pedido"] & probed) * WALK_ROWS >= 21 * PROBE_ROWS
+    assert len(matches["pedido"] & walked) < 20 and len(matches["pedido"]) > 40
+    assert len(matches["cartão parcelar"] & walked) < 20
+    assert not matches["nada disso existe"]
 
 
 def test_search_of_a_member_of_two_tenants_merges_both_and_an_outsider_finds_nothing(loaded: Wired) -> None:
