@@ -342,10 +342,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"search {words!r}: {probed} matches in the newest {PROBE_ROWS} messages, {hits} in the"
                       f" newest {WALK_ROWS:,}: {path}")  # fmt: skip
                 results[f"walk_matches {words}"] = [probed, hits]
-                for label, sql in (("walk", SEARCH_WALK), ("text index", SEARCH_INDEX)):
+                for label, sql in ((f"walk, up to {WALK_ROWS:,} rows", SEARCH_WALK), ("text index", SEARCH_INDEX)):
                     if label == "text index" and path.startswith("a first page"):
                         continue
-                    print(f"  plan ({label}{', up to ' + format(WALK_ROWS, ',') + ' rows' if label == 'walk' else ''}):")
+                    print(f"  plan ({label}):")
                     for line in index_lines(explain(stack.dsn, user, sql, [words, tenant], definer=True)):
                         print(f"    {line}")
         finally:
