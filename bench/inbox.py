@@ -8,10 +8,12 @@ each ``--conversations`` conversations with ``--messages-per`` messages (1,000,0
 a lead per contact and an analysis on every fifth inbound message. The load drops the read
 indexes, inserts with ``generate_series`` without row triggers and builds the indexes again
 (as a restore would), then ANALYZEs. Measured, sequentially, as the demo owner with a real JWT over loopback HTTP:
-  * the first inbox page (``GET /conversations``, 50 items), and with ``unread=true``;
+  * the first inbox page (``GET /conversations``, 50 items), and with ``unread=true`` (the owner,
+    who has read nothing, and an agent who has read nine conversations in ten);
   * a 50-message history page of a random conversation, and the page after it by cursor;
   * search (``GET /search?q=``) for a frequent word, a rare one and a two-word query;
-p50 / p95 / max in ms each; then the plans (EXPLAIN ANALYZE as the caller) with their index use.
+p50 / p95 / max in ms each; then the plans (EXPLAIN ANALYZE as the caller) with their index use,
+and for each search how many of its matches the walk over the newest messages found.
 The last line is the figures as one JSON object.
 """
 
@@ -41,6 +43,8 @@ from ponte.ports.inbox import InboxQuery
 OTHER_TENANT = "00000000-0000-4000-8000-00000000be11"
 OTHER_USER = "00000000-0000-4000-8000-00000000be12"
 OTHER_INSTANCE = "00000000-0000-4000-8000-00000000be13"
+# an agent of the measured tenant who has read nine conversations in ten (the owner has read none)
+READER = "00000000-0000-4000-8000-00000000be14"
 
 WORDS = (
     "oi",
@@ -145,6 +149,20 @@ join bench_texts b on b.n = abs(hashtext(c.id::text || j)) %% %(sentences)s
 where c.tenant_id = %(tenant)s
 """
 
+# what ingest's conversation upsert keeps: the newest inbound message's time
+LOAD_LAST_INBOUND = """
+update public.conversations c set last_inbound_at = m.newest
+from (select conversation_id, max(occurred_at) as newest from public.messages
+      where tenant_id = %(tenant)s and direction = 'in' group by conversation_id) m
+where m.conversation_id = c.id
+"""
+
+LOAD_READS = """
+insert into public.conversation_reads (tenant_id, conversation_id, user_id, read_at)
+select c.tenant_id, c.id, %(user)s, c.last_message_at from public.conversations c
+where c.tenant_id = %(tenant)s and abs(hashtext(c.id::text)) %% 10 <> 0
+"""
+
 LOAD_LEADS = """
 insert into public.leads (tenant_id, contact_id, conversation_id, status, score, priority)
 select c.tenant_id, c.contact_id, c.id, (array['new', 'open', 'won', 'lost'])[1 + floor(random() * 4)::int],
@@ -159,6 +177,23 @@ select m.tenant_id, m.id, m.conversation_id, 'neutral', 0, 'other', 0.5, 'low', 
   'low', m.occurred_at + interval '1 hour', m.occurred_at
 from public.messages m where m.tenant_id = %(tenant)s and m.direction = 'in' and hashtext(m.id::text) %% 5 = 0
 """
+
+
+# public.search_messages (migration 20261207010000_search_recent_first.sql): its walk over the
+# tenant's newest messages, and the text index for what the walk did not find
+WALK_ROWS = 1000
+PROBE_ROWS = 200
+SEARCHES = ("boleto", "garantia defeito técnico", "cartão parcelar")
+SEARCH_WALK = (
+    "select m.id, to_tsvector('public.pt_unaccent'::regconfig, coalesce(m.body, ''))"
+    " @@ websearch_to_tsquery('public.pt_unaccent', %s) as hit from public.messages m where m.tenant_id = %s"
+    f" order by m.occurred_at desc, m.id desc limit {WALK_ROWS}"
+)
+SEARCH_INDEX = (
+    "select m.id from public.messages m where to_tsvector('public.pt_unaccent'::regconfig, coalesce(m.body, ''))"
+    " @@ websearch_to_tsquery('public.pt_unaccent', %s) and m.tenant_id = any(array[%s::uuid])"
+    " order by m.occurred_at desc, m.id desc limit 21"
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -176,6 +211,7 @@ def load(dsn: str, tenant: str, instance: str, conversations: int, per: int) -> 
         words = {"words": list(WORDS), "nwords": len(WORDS), "sentences": SENTENCES}
         conn.execute(LOAD_TEXTS, words)
         conn.execute(LOAD_MESSAGES, {"tenant": tenant, "per": per, "sentences": SENTENCES})
+        conn.execute(LOAD_LAST_INBOUND, {"tenant": tenant})
         conn.execute(LOAD_LEADS, {"tenant": tenant})
         conn.execute(LOAD_ANALYSES, {"tenant": tenant})
     return time.monotonic() - started
@@ -204,14 +240,16 @@ def explain(dsn: str, user: str, sql: str, args: list[Any], *, definer: bool = F
     claims = json.dumps({"sub": user, "role": "authenticated"})
     with psycopg.connect(dsn) as conn:
         conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
-        if not definer:
+        if definer:
+            conn.execute("set local jit = off")  # as public.search_messages sets it
+        else:
             conn.execute("select set_config('role', 'authenticated', true)")
         rows = conn.execute("explain (analyze, costs off, timing off, summary on) " + sql, args).fetchall()
     return [r[0] for r in rows]
 
 
 def index_lines(plan: list[str]) -> list[str]:
-    return [line.strip() for line in plan if "Index" in line or "Execution Time" in line]
+    return [line.strip() for line in plan if any(word in line for word in ("Index", "Seq Scan", "Execution Time"))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             started = time.monotonic()
             with psycopg.connect(stack.dsn, autocommit=True) as conn:
+                seed_tenant(conn, tenant_id=stack.demo.tenant_id, name="Loja Demo", user_id=READER,
+                            email="leitor@bench.local", role="agent")  # fmt: skip
+                conn.execute(LOAD_READS, {"tenant": stack.demo.tenant_id, "user": READER})
                 for sql in READ_INDEXES.values():
                     conn.execute(sql)
                 conn.execute("vacuum analyze")
@@ -250,46 +291,63 @@ def main(argv: list[str] | None = None) -> int:
             base = stack.proxy_url
             results: dict[str, Any] = {"bench": "inbox", "conversations_per_tenant": args.conversations,
                                        "messages": total[0] if total else 0}  # fmt: skip
-            with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+            reader = httpx.Client(
+                headers={"Authorization": f"Bearer {mint_token(stack.secrets.jwt_secret, sub=READER)}"}, timeout=60
+            )
+            with reader, httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
                 ids = [i["id"] for i in timed(client, f"{base}/conversations", {"limit": "100"})[1]["items"]]
                 for _ in range(5):  # warm-up: connections, caches, JWT keys
                     timed(client, f"{base}/conversations")
                 cases: dict[str, Any] = {
                     "inbox_first_page": lambda: timed(client, f"{base}/conversations"),
                     "inbox_unread_page": lambda: timed(client, f"{base}/conversations", {"unread": "true"}),
+                    "inbox_unread_page_reader": lambda: timed(reader, f"{base}/conversations", {"unread": "true"}),
                     "history_page": lambda: timed(client, f"{base}/conversations/{rng.choice(ids)}/messages"),
                     "history_next_page": lambda: _next_history(client, base, rng.choice(ids)),
-                    "search_frequent_word": lambda: timed(client, f"{base}/search", {"q": "boleto"}),
-                    "search_rare_word": lambda: timed(client, f"{base}/search", {"q": "garantia defeito técnico"}),
-                    "search_two_words": lambda: timed(client, f"{base}/search", {"q": "cartão parcelar"}),
+                    "search_frequent_word": lambda: timed(client, f"{base}/search", {"q": SEARCHES[0]}),
+                    "search_rare_word": lambda: timed(client, f"{base}/search", {"q": SEARCHES[1]}),
+                    "search_two_words": lambda: timed(client, f"{base}/search", {"q": SEARCHES[2]}),
                 }
                 for name, call in cases.items():
                     samples = [call()[0] for _ in range(args.requests)]
                     results[name] = figures(samples)
-                    print(f"{name:>22}: p50 {results[name]['p50_ms']:.1f} ms, p95 {results[name]['p95_ms']:.1f} ms,"
+                    print(f"{name:>24}: p50 {results[name]['p50_ms']:.1f} ms, p95 {results[name]['p95_ms']:.1f} ms,"
                           f" max {results[name]['max_ms']:.1f} ms ({args.requests} requests)")  # fmt: skip
             user = stack.demo.user_id
+            now = datetime.now(UTC)
+            unread = conversations_sql(InboxQuery(limit=50, now=now, unread=True))
             plans = {
-                "inbox page": conversations_sql(InboxQuery(limit=50, now=datetime.now(UTC))),
+                "inbox page": (*conversations_sql(InboxQuery(limit=50, now=now)), user),
+                "inbox page, unread, the agent who read 9 in 10": (*unread, READER),
                 "history page": (
                     "select id from public.messages where conversation_id = %s"
                     " order by occurred_at desc, id desc limit 51",
                     [ids[0]],
+                    user,
                 ),
             }
-            search = (
-                "select m.id from public.messages m where m.tenant_id in (select private.my_tenant_ids())"
-                " and to_tsvector('public.pt_unaccent'::regconfig, coalesce(m.body, ''))"
-                " @@ websearch_to_tsquery('public.pt_unaccent', %s) order by m.occurred_at desc, m.id desc limit 21"
-            )
-            for label, (sql, sql_args) in plans.items():
+            for label, (sql, sql_args, who) in plans.items():
                 print(f"plan ({label}):")
-                for line in index_lines(explain(stack.dsn, user, sql, sql_args)):
+                for line in index_lines(explain(stack.dsn, who, sql, sql_args)):
                     print(f"    {line}")
-            for words in ("boleto", "garantia defeito técnico"):  # the body of public.search_messages
-                print(f"plan (search {words!r}, in search_messages):")
-                for line in index_lines(explain(stack.dsn, user, search, [words], definer=True)):
-                    print(f"    {line}")
+            tenant = stack.demo.tenant_id
+            for words in SEARCHES:  # the two statements of public.search_messages, as its body runs them
+                with psycopg.connect(stack.dsn) as conn:
+                    walk = [bool(r[1]) for r in conn.execute(SEARCH_WALK, [words, tenant]).fetchall()]
+                probed, hits = sum(walk[:PROBE_ROWS]), sum(walk)
+                if hits >= 21 and probed * WALK_ROWS >= 21 * PROBE_ROWS:
+                    path = "a first page from the walk alone"
+                else:
+                    path = "the text index finds the rest"
+                print(f"search {words!r}: {probed} matches in the newest {PROBE_ROWS} messages, {hits} in the"
+                      f" newest {WALK_ROWS:,}: {path}")  # fmt: skip
+                results[f"walk_matches {words}"] = [probed, hits]
+                for label, sql in ((f"walk, up to {WALK_ROWS:,} rows", SEARCH_WALK), ("text index", SEARCH_INDEX)):
+                    if label == "text index" and path.startswith("a first page"):
+                        continue
+                    print(f"  plan ({label}):")
+                    for line in index_lines(explain(stack.dsn, user, sql, [words, tenant], definer=True)):
+                        print(f"    {line}")
         finally:
             stack.stop()
     print(json.dumps(results))

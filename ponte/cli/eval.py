@@ -7,6 +7,9 @@ Whether the file is a sentiment or an intent set is told from its labels.
 a fresh tenant's agent corrects the first N messages through the real correction path on a
 throwaway PostgreSQL (or a scratch database on ``DATABASE_URL``), and the rest are scored before
 and after, and for a second tenant that corrected nothing (it must not change).
+
+``--extra-examples FILE`` measures a candidate example set (lines as in ``examples.jsonl``) before it
+joins the shipped one: its examples join the memory and the linear head for that run only.
 """
 
 from __future__ import annotations
@@ -28,6 +31,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="replay the first N labels as agents' corrections (three shuffles) and score the rest before/after",
     )
+    p.add_argument(
+        "--extra-examples",
+        type=Path,
+        metavar="FILE",
+        help="measure a candidate example set: its lines (text, sentiment, intent) join the shipped examples"
+        " for this run only",
+    )
     p.set_defaults(func=run)
 
 
@@ -38,10 +48,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         items = load_items(args.file)
         task = detect_task(items)
+        labeler = with_examples(default_labeler(), args.extra_examples)
     except (OSError, ValueError) as exc:
         print(f"ponte eval: {exc}", file=sys.stderr)
         return 2
-    labeler = default_labeler()
+    if args.extra_examples is not None:
+        print(f"extra_examples={args.extra_examples} memory={len(labeler.base)}")
     labeler.label("aquecendo")  # load the embedding model outside the timed loop
     if args.learn_from is not None:
         return _learn(args, items, task, labeler)
@@ -58,6 +70,20 @@ def run(args: argparse.Namespace) -> int:
     print(f"file={args.file} labels_source={labels.source}")
     print(report.render())
     return 0
+
+
+def with_examples(labeler: Any, extra: Path | None) -> Any:
+    """``labeler`` itself, or a labeler whose memory (and linear head) also holds the examples in ``extra``
+    (a candidate set measured before it joins ``examples.jsonl``). Raises ValueError for a malformed file."""
+    if extra is None:
+        return labeler
+    from inference_worker.labels import Labeler
+    from inference_worker.labels.memory import embed_examples, load_examples
+
+    examples = load_examples(extra)
+    if not examples:
+        raise ValueError(f"{extra}: no examples")
+    return Labeler(embedder=labeler.embedder, base=labeler.base.extended(embed_examples(labeler.embedder, examples)))
 
 
 def _classes(task: str) -> tuple[str, ...]:

@@ -177,7 +177,8 @@ def snapshot(db: Database, tenant: str) -> dict[str, Any]:
                 " join public.contacts c on c.id = a.contact_id where a.tenant_id = %(t)s"
             ),
             "conversations": rows(
-                "select v.chat_key, c.identity_key, v.last_message_at, v.sla_due_at from public.conversations v"
+                "select v.chat_key, c.identity_key, v.last_message_at, v.last_inbound_at, v.sla_due_at"
+                " from public.conversations v"
                 " join public.contacts c on c.id = v.contact_id where v.tenant_id = %(t)s"
             ),
             "messages": rows(

@@ -7,6 +7,12 @@ from pathlib import Path
 import pytest
 
 from inference_worker.evaluation import SENTIMENTS, Item, Report, detect_task, load_items, percentile
+from inference_worker.labels import Labeler, default_labeler
+from inference_worker.labels.memory import HERE, load_examples
+from ponte.cli.eval import with_examples
+from ponte.domain.analysis import Intent
+
+CANDIDATES = HERE / "candidate_examples.jsonl"
 
 pytestmark = pytest.mark.unit
 
@@ -59,3 +65,39 @@ def test_a_malformed_line_names_its_line(tmp_path: Path) -> None:
 def test_percentile_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert (percentile(values, 50), percentile(values, 95)) == (50.0, 95.0)
+
+
+def test_extra_examples_join_the_memory_for_that_run_only(labeler: Labeler, tmp_path: Path) -> None:
+    # GIVEN a candidate set teaching a made-up product's name as a billing dispute
+    extra = tmp_path / "candidates.jsonl"
+    lines = [
+        f'{{"text": "{t}", "sentiment": "negative", "intent": "billing_dispute"}}'
+        for t in ("zorbax cobrou", "o zorbax me cobrou", "zorbax de novo cobrado", "zorbax cobrança", "cobrou zorbax")
+    ]
+    extra.write_text("\n".join(lines) + "\n")
+    # WHEN the labeler is extended with it
+    extended = with_examples(labeler, extra)
+    # THEN its memory holds both, the name is labelled as taught, and the shipped labeler is untouched
+    assert len(extended.base) == len(labeler.base) + 5
+    assert extended.label("zorbax cobrou de novo").intent is Intent.BILLING_DISPUTE
+    assert len(default_labeler().base) == len(labeler.base)
+    assert with_examples(labeler, None) is labeler
+
+
+def test_a_malformed_candidate_file_is_a_clear_error(labeler: Labeler, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "oi", "intent": "not_an_intent"}\n')
+    with pytest.raises(ValueError, match="intent"):
+        with_examples(labeler, bad)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(ValueError, match="no examples"):
+        with_examples(labeler, empty)
+
+
+def test_the_candidate_examples_are_well_formed_and_new() -> None:
+    """The measured-but-not-kept candidate set (README, issue 20) loads and repeats no shipped example."""
+    shipped = {e.text.casefold() for e in load_examples()}
+    candidates = load_examples(CANDIDATES)
+    assert len(candidates) > 500
+    assert not {e.text.casefold() for e in candidates} & shipped

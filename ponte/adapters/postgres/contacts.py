@@ -177,6 +177,7 @@ def _fold_conversation(conn: psycopg.Connection[Any], keep: str, fold: str, chat
     conn.execute(
         "update public.conversations k set"
         " last_message_at = greatest(k.last_message_at, f.last_message_at),"
+        " last_inbound_at = greatest(k.last_inbound_at, f.last_inbound_at),"
         " priority = (%(order)s::text[])[greatest(array_position(%(order)s::text[], k.priority),"
         "   array_position(%(order)s::text[], f.priority))],"
         " sla_due_at = least(k.sla_due_at, f.sla_due_at),"

@@ -293,10 +293,8 @@ def _filters(query: InboxQuery) -> tuple[list[str], list[Any]]:
         where.append("c.sla_due_at >= %s and c.sla_due_at < %s")
         args.extend((query.now, query.now + DUE_SOON))
     if query.unread:
-        where.append(
-            "exists (select 1 from public.messages u where u.conversation_id = c.id and u.direction = 'in'"
-            " and u.occurred_at > coalesce(r.read_at, '-infinity'))"
-        )
+        # the newest inbound message's time, kept on the conversation: no look into the messages
+        where.append("c.last_inbound_at > coalesce(r.read_at, '-infinity')")
     if query.updated_since is not None:
         where.append(f"{_ACTIVITY} >= %s")
         args.append(query.updated_since)

@@ -251,20 +251,28 @@ class BulkIngest:
         return results
 
     def _upsert_conversations(self, rows: list[_Row]) -> None:
-        latest: dict[tuple[str, str], tuple[str, datetime]] = {}
+        """One row per (instance, chat): its newest message time, and its newest inbound one (the
+        inbox's unread filter; greatest() skips the null of a batch with no inbound message)."""
+        latest: dict[tuple[str, str], tuple[str, datetime, datetime | None]] = {}
         for row in rows:
             assert row.person.contact is not None
             key = (row.instance_id, row.person.contact.key)
+            at = row.event.occurred_at
+            inbound_at = at if row.event.direction is Direction.INBOUND else None
             seen = latest.get(key)
-            if seen is None or row.event.occurred_at > seen[1]:
-                latest[key] = (row.person.contact.id, row.event.occurred_at)
+            if seen is not None:
+                at = max(at, seen[1])
+                inbound_at = max(filter(None, (inbound_at, seen[2])), default=None)
+            latest[key] = (row.person.contact.id, at, inbound_at)
         keys = sorted(latest)
         upserted = self._conn.execute(
-            "insert into public.conversations (tenant_id, instance_id, contact_id, chat_key, last_message_at)"
-            " select %s, i, c, k, t from unnest(%s::uuid[], %s::uuid[], %s::text[], %s::timestamptz[])"
-            "  as v(i, c, k, t) order by i, k"
+            "insert into public.conversations"
+            " (tenant_id, instance_id, contact_id, chat_key, last_message_at, last_inbound_at)"
+            " select %s, i, c, k, t, ti from unnest(%s::uuid[], %s::uuid[], %s::text[], %s::timestamptz[],"
+            "  %s::timestamptz[]) as v(i, c, k, t, ti) order by i, k"
             " on conflict (tenant_id, instance_id, chat_key) do update"
-            " set last_message_at = greatest(public.conversations.last_message_at, excluded.last_message_at)"
+            " set last_message_at = greatest(public.conversations.last_message_at, excluded.last_message_at),"
+            " last_inbound_at = greatest(public.conversations.last_inbound_at, excluded.last_inbound_at)"
             " returning id::text as id, instance_id::text as instance_id, chat_key, (xmax = 0) as created",
             (
                 self._tenant,
@@ -272,6 +280,7 @@ class BulkIngest:
                 [latest[k][0] for k in keys],
                 [k for _, k in keys],
                 [latest[k][1] for k in keys],
+                [latest[k][2] for k in keys],
             ),
         ).fetchall()
         conversations = {(r["instance_id"], r["chat_key"]): r for r in upserted}

@@ -117,13 +117,23 @@ class PgIngestStore(IngestStore):
             name = event.push_name if event.direction.value == "in" else None
             contact = resolve_contact(conn, tenant_id, event.chat, name)
             contact_id, chat_key = contact.id, contact.key
+            # last_inbound_at: the inbox's unread filter (greatest() skips the null of an outbound one)
             conversation = conn.execute(
-                "insert into public.conversations (tenant_id, instance_id, contact_id, chat_key, last_message_at)"
-                " values (%s, %s, %s, %s, %s)"
+                "insert into public.conversations"
+                " (tenant_id, instance_id, contact_id, chat_key, last_message_at, last_inbound_at)"
+                " values (%s, %s, %s, %s, %s, %s)"
                 " on conflict (tenant_id, instance_id, chat_key) do update"
-                " set last_message_at = greatest(public.conversations.last_message_at, excluded.last_message_at)"
+                " set last_message_at = greatest(public.conversations.last_message_at, excluded.last_message_at),"
+                " last_inbound_at = greatest(public.conversations.last_inbound_at, excluded.last_inbound_at)"
                 " returning id::text as id, (xmax = 0) as created",
-                (tenant_id, instance_id, contact_id, chat_key, event.occurred_at),
+                (
+                    tenant_id,
+                    instance_id,
+                    contact_id,
+                    chat_key,
+                    event.occurred_at,
+                    event.occurred_at if event.direction is Direction.INBOUND else None,
+                ),
             ).fetchone()
             assert conversation is not None
             inserted = conn.execute(
