@@ -55,10 +55,6 @@ def test_not_logged_gets_three_reconnects_then_a_reset_whose_qr_reaches_the_admi
     # AND every gateway call is in the diagnostics log
     ops = [r["event"] for r in env.sql("select event from public.proxy_diagnostics where route like 'gateway %%'")]
     assert ops.count("restart") == 3 and ops.count("logout") == 1 and ops.count("start") == 1
-    # AND while the scan is awaited the code stays readable, though a status check says "connecting"
-    env.evo.status = "connecting"
-    status = env.call("GET", f"/instances/{env.evo_instance}/status").json()
-    assert status["recovery"]["phase"] == "awaiting_qr" and status["qr"]["qr_code"] == body["qr"]["qr_code"]
 
 
 def test_a_not_logged_event_recovers_with_one_reconnect(gateway: GatewayEnv) -> None:

@@ -28,7 +28,9 @@ TENANT = "00000000-0000-4000-8000-00000000d501"
 
 
 @pytest.fixture
-def sqs() -> Iterator[Any]:
+def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    # a local stack started earlier in this process points boto3 at its endpoint
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         yield boto3.client("sqs", region_name="us-east-1")
 
