@@ -45,6 +45,9 @@ class Settings(BaseModel):
     send_resend_after_seconds: float = 60.0
     # the bearer token of GET /metrics scrapers (or the app secret's metrics_token)
     metrics_token: str | None = None
+    media_queue_url: str | None = None  # unset: media messages stay metadata only
+    media_bucket: str | None = None  # unset: no media fetch, no media sends
+    s3_public_endpoint: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -84,6 +87,9 @@ class Settings(BaseModel):
             "public_base_url": env.get(c.PUBLIC_BASE_URL_ENV),
             "send_resend_after_seconds": float(env.get(c.SEND_RESEND_AFTER_ENV, "60")),
             "metrics_token": env.get(c.METRICS_TOKEN_ENV),
+            "media_queue_url": env.get(c.MEDIA_QUEUE_URL_ENV),
+            "media_bucket": env.get(c.MEDIA_BUCKET_ENV),
+            "s3_public_endpoint": env.get(c.S3_PUBLIC_ENDPOINT_ENV),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -11,8 +11,10 @@ from ponte.adapters.exceptions import QueuePublishError
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope, pack_envelopes
 from ponte.domain.lifecycle_job import LifecycleJob
+from ponte.domain.media import MediaJob
 from ponte.ports.analysis import AnalyzeJobQueue
 from ponte.ports.lifecycle import LifecycleQueue
+from ponte.ports.media import MediaJobQueue
 from ponte.ports.queue import EventQueue
 
 _BATCH = 10
@@ -41,6 +43,17 @@ class SqsEventQueue(EventQueue):
             failed = response.get("Failed") or []
             if failed:
                 raise QueuePublishError(f"{len(failed)} of {len(entries)} messages not accepted by SQS")
+
+
+class SqsMediaQueue(MediaJobQueue):
+    """The media queue: one fetch job per stored media message."""
+
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self._url = queue_url
+        self._client = client or boto3.client("sqs")
+
+    def enqueue(self, job: MediaJob) -> None:
+        self._client.send_message(QueueUrl=self._url, MessageBody=job.model_dump_json())
 
 
 class SqsAnalyzeQueue(AnalyzeJobQueue):

@@ -7,7 +7,8 @@ the number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ponte.domain.accounts import Membership
@@ -29,15 +30,24 @@ from ponte.ports.accounts import MembershipReader
 from ponte.ports.privacy import NotPrivacyAdminError, PrivacyAdmin, PurgeStore
 from ponte.services.exceptions import BadRequestError, ForbiddenError, NotFoundError
 
+logger = logging.getLogger(__name__)
+
 ADMIN_ROLES = frozenset({"owner", "admin"})
 
 
 class PrivacyService:
     def __init__(
-        self, *, admin: PrivacyAdmin, purge: PurgeStore, memberships: MembershipReader, audit_key: bytes
+        self,
+        *,
+        admin: PrivacyAdmin,
+        purge: PurgeStore,
+        memberships: MembershipReader,
+        audit_key: bytes,
+        after_purge: Callable[[], int] | None = None,
     ) -> None:
         if not audit_key:
             raise ValueError("the audit hash key is required")
+        self._after_purge = after_purge
         self._admin = admin
         self._purge = purge
         self._memberships = memberships
@@ -49,6 +59,7 @@ class PrivacyService:
             report, forms = self._admin.hide(claims, tenant_id, subject, subject_hash(self._key, subject.key))
         except NotPrivacyAdminError as exc:
             raise _forbidden() from exc
+        self._empty_trash()
         return HideResult(
             tenant_id=tenant_id, contact=subject.key, action=PrivacyAction.HIDE, hidden_forms=len(forms), deleted=report
         )
@@ -67,6 +78,7 @@ class PrivacyService:
             report = self._admin.erase(claims, tenant_id, subject, subject_hash(self._key, subject.key))
         except NotPrivacyAdminError as exc:
             raise _forbidden() from exc
+        self._empty_trash()
         return HideResult(tenant_id=tenant_id, contact=subject.key, action=PrivacyAction.ERASE, deleted=report)
 
     def hidden(self, claims: Mapping[str, Any], tenant_id: str | None) -> HiddenList:
@@ -79,7 +91,18 @@ class PrivacyService:
         subjects = self._purge.hidden_subjects(tenant_id)
         for tenant, subject in subjects:
             reports.append(self._purge.sweep(tenant, subject, subject_hash(self._key, subject), actor))
+        if subjects:
+            self._empty_trash()
         return SweepResult(subjects=len(subjects), deleted=merge_reports(reports))
+
+    def _empty_trash(self) -> None:
+        """The purged files' objects go now; a failure leaves them to the media trash schedule."""
+        if self._after_purge is None:
+            return
+        try:
+            self._after_purge()
+        except Exception:
+            logger.warning("media objects not deleted yet: the media trash schedule retries", exc_info=True)
 
     def _target(self, claims: Mapping[str, Any], ref: ContactRef) -> tuple[str, Subject]:
         if ref.contact_id:
