@@ -21,6 +21,7 @@ from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope, decode_envelopes
 from ponte.domain.hidden import PurgeRequest, SweepResult
 from ponte.domain.lifecycle_job import LifecycleJob
+from ponte.domain.media import MediaJob
 from ponte.services.privacy import PrivacyService
 
 app = Chalice(app_name="ponte-functions", configure_logs=False)  # Powertools logs under this name
@@ -31,6 +32,7 @@ INGEST_BULK_QUEUE = os.environ.get(c.INGEST_BULK_QUEUE_NAME_ENV, c.DEFAULT_INGES
 ANALYZE_QUEUE = os.environ.get(c.ANALYZE_QUEUE_NAME_ENV, c.DEFAULT_ANALYZE_QUEUE)
 PURGE_QUEUE = os.environ.get(c.PURGE_QUEUE_NAME_ENV, c.DEFAULT_PURGE_QUEUE)
 LIFECYCLE_QUEUE = os.environ.get(c.LIFECYCLE_QUEUE_NAME_ENV, c.DEFAULT_LIFECYCLE_QUEUE)
+MEDIA_QUEUE = os.environ.get(c.MEDIA_QUEUE_NAME_ENV, c.DEFAULT_MEDIA_QUEUE)
 PURGE_RATE_MINUTES = int(os.environ.get(c.PURGE_RATE_MINUTES_ENV, c.DEFAULT_PURGE_RATE_MINUTES))
 
 _container: FunctionsContainer | None = None
@@ -143,6 +145,42 @@ def analyze_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.on_sqs_message(queue=ANALYZE_QUEUE, batch_size=2, maximum_batching_window_in_seconds=1)
 def analyze(event: SQSEvent) -> dict[str, Any]:
     return analyze_batch(event.to_dict(), event.context)
+
+
+def media_record(record: SQSRecord) -> None:
+    job = MediaJob.model_validate_json(record.body)
+    services = container()
+    if services.media is None:
+        raise RuntimeError("media jobs need the media bucket (PONTE_MEDIA_BUCKET)")
+    outcome = services.media.fetch(job)
+    logger.info("media", extra={"outcome": outcome, "message_id": job.message_id})
+
+
+def media_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response = process_partial_response(
+        event=event, record_handler=media_record, processor=BatchProcessor(EventType.SQS), context=context
+    )
+    return dict(response)
+
+
+# A file per record, up to 100 MB: one at a time.
+@app.on_sqs_message(queue=MEDIA_QUEUE, batch_size=1)
+def media(event: SQSEvent) -> dict[str, Any]:
+    """Fetch a received media message's file into the media bucket (pending -> stored | too_large | failed)."""
+    return media_batch(event.to_dict(), event.context)
+
+
+def media_trash_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    services = container()
+    deleted = services.media.empty_trash() if services.media is not None else 0
+    logger.info("media trash", extra={"deleted": deleted})
+    return {"deleted": deleted}
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def media_trash(event: CloudWatchEvent) -> dict[str, int]:
+    """The bucket objects of deleted rows (purged contacts) are deleted; the purge itself empties it too."""
+    return media_trash_handler(event.to_dict(), event.context)
 
 
 def privacy() -> PrivacyService:

@@ -14,6 +14,7 @@ from ponte.adapters.postgres.diagnostics_reader import PgDiagnosticsReader
 from ponte.adapters.postgres.errors import is_data_error
 from ponte.adapters.postgres.ingest_store import PgIngestStore
 from ponte.adapters.postgres.lifecycle import PgLifecycleStore
+from ponte.adapters.postgres.media import PgMediaRecords
 from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.postgres.quarantine import PgQuarantineStore
 from ponte.adapters.postgres.sending import PgSendStore, PgSuggestions
@@ -26,12 +27,13 @@ from ponte.adapters.secrets import (
     resolve_secrets,
     secret_store,
 )
-from ponte.adapters.sqs import SqsAnalyzeQueue, SqsLifecycleQueue
+from ponte.adapters.sqs import SqsAnalyzeQueue, SqsLifecycleQueue, SqsMediaQueue
 from ponte.adapters.worker_client import HttpInferenceClient
 from ponte.domain.breaker import Breaker
 from ponte.ports.analysis import AnalyzeJobQueue, InferenceClient
 from ponte.ports.gateway import GatewayFactory
 from ponte.ports.lifecycle import LifecycleQueue
+from ponte.ports.media import MediaJobQueue, ObjectStore
 from ponte.ports.secrets import SecretStore
 from ponte.services.analyze import AnalyzeService, RetryPolicy
 from ponte.services.auto_sender import OutboxAutomaticSender
@@ -40,11 +42,12 @@ from ponte.services.diagnostics import DiagnosticsService
 from ponte.services.ingest import IngestService
 from ponte.services.ingest_failures import IngestFailures
 from ponte.services.lifecycle import LifecycleService
+from ponte.services.media import MediaService
 from ponte.services.privacy import PrivacyService
 from ponte.services.sending import SendService
 from ponte.services.sessions import SessionService
 from ponte.settings import Settings
-from ponte.wiring import privacy_service
+from ponte.wiring import object_store, privacy_service
 
 
 @dataclass
@@ -59,6 +62,7 @@ class FunctionsContainer:
     automation: AutomationService
     privacy: PrivacyService | None = None
     ingest_failures: IngestFailures | None = None
+    media: MediaService | None = None
 
 
 def worker_token(settings: Settings, secrets: SecretStore | None = None) -> str | None:
@@ -87,6 +91,8 @@ def bootstrap(
     secrets: SecretStore | None = None,
     gateways: GatewayFactory | None = None,
     lifecycle_queue: LifecycleQueue | None = None,
+    media_queue: MediaJobQueue | None = None,
+    objects: ObjectStore | None = None,
 ) -> FunctionsContainer:
     settings = resolve_secrets(settings or Settings.from_env())
     secrets = secret_store(settings, secrets)
@@ -121,13 +127,24 @@ def bootstrap(
         resend_after_seconds=settings.send_resend_after_seconds,
         on_sent=None,
     )
+    if media_queue is None and settings.media_queue_url:
+        media_queue = SqsMediaQueue(settings.media_queue_url)
+    objects = objects or object_store(settings)
+    media = MediaService(store=objects, records=PgMediaRecords(db), gateways=gateways) if objects is not None else None
     return FunctionsContainer(
         settings=settings,
         db=db,
-        ingest=IngestService(PgIngestStore(db), analyze_queue, sessions=sessions, lifecycle_queue=lifecycle_queue),
+        ingest=IngestService(
+            PgIngestStore(db),
+            analyze_queue,
+            sessions=sessions,
+            lifecycle_queue=lifecycle_queue,
+            media_queue=media_queue,
+        ),
         analyze=analyze,
         sessions=sessions,
-        privacy=privacy_service(db, settings, secrets),
+        privacy=privacy_service(db, settings, secrets, media),
+        media=media,
         diagnostics=DiagnosticsService(PgDiagnosticsReader(db), retention_days=settings.diagnostics_retention_days),
         lifecycle=lifecycle,
         automation=AutomationService(

@@ -35,12 +35,18 @@ GATEWAY_TIMEOUT_ENV = "PONTE_GATEWAY_TIMEOUT_SECONDS"
 PUBLIC_BASE_URL_ENV = "PONTE_PUBLIC_BASE_URL"
 SEND_RESEND_AFTER_ENV = "PONTE_SEND_RESEND_AFTER_SECONDS"
 METRICS_TOKEN_ENV = "PONTE_METRICS_TOKEN"  # local runs only; deployed stages keep it in the app secret
+MEDIA_QUEUE_URL_ENV = "PONTE_MEDIA_QUEUE_URL"
+MEDIA_QUEUE_NAME_ENV = "PONTE_MEDIA_QUEUE"
+MEDIA_BUCKET_ENV = "PONTE_MEDIA_BUCKET"
+S3_PUBLIC_ENDPOINT_ENV = "PONTE_S3_PUBLIC_ENDPOINT"  # local stack: the S3 endpoint signed URLs name
 
 DEFAULT_INGEST_QUEUE = "ponte-ingest"
 DEFAULT_ANALYZE_QUEUE = "ponte-analyze"
 DEFAULT_PURGE_QUEUE = "ponte-purge"
 # the conversation lifecycle and its automation (after ingest, analyze and agents' resolutions)
 DEFAULT_LIFECYCLE_QUEUE = "ponte-lifecycle"
+# Received media files to fetch into the media bucket (one job per stored media message).
+DEFAULT_MEDIA_QUEUE = "ponte-media"
 # Webhooks with many events (history syncs, contact batches, floods) go to their own lane.
 DEFAULT_INGEST_BULK_QUEUE = "ponte-ingest-bulk"
 BULK_LANE_MIN_EVENTS = 20

@@ -47,6 +47,9 @@ class Settings(BaseModel):
     settings_cache_seconds: float = c.DEFAULT_SETTINGS_CACHE_SECONDS
     # the bearer token of GET /metrics scrapers (or the app secret's metrics_token)
     metrics_token: str | None = None
+    media_queue_url: str | None = None  # unset: media messages stay metadata only
+    media_bucket: str | None = None  # unset: no media fetch, no media sends
+    s3_public_endpoint: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -87,6 +90,9 @@ class Settings(BaseModel):
             "send_resend_after_seconds": float(env.get(c.SEND_RESEND_AFTER_ENV, "60")),
             "settings_cache_seconds": float(env.get(c.SETTINGS_CACHE_SECONDS_ENV, c.DEFAULT_SETTINGS_CACHE_SECONDS)),
             "metrics_token": env.get(c.METRICS_TOKEN_ENV),
+            "media_queue_url": env.get(c.MEDIA_QUEUE_URL_ENV),
+            "media_bucket": env.get(c.MEDIA_BUCKET_ENV),
+            "s3_public_endpoint": env.get(c.S3_PUBLIC_ENDPOINT_ENV),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -5,14 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import boto3
+from botocore.config import Config
+
 from ponte.adapters.postgres.accounts import PgMembershipReader
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.privacy_admin import PgPrivacyAdmin, PgPurgeStore
+from ponte.adapters.s3_media import S3ObjectStore
 from ponte.adapters.secrets import AUDIT_HASH_KEY, app_secret
 from ponte.adapters.sqs import SqsEventQueue
+from ponte.ports.media import ObjectStore
 from ponte.ports.queue import EventQueue
 from ponte.ports.secrets import SecretStore
 from ponte.services.lanes import IngestLanes
+from ponte.services.media import MediaService
 from ponte.services.privacy import PrivacyService
 from ponte.settings import Settings
 
@@ -21,9 +27,12 @@ def privacy_service(
     db: Database,
     settings: Settings,
     secrets: SecretStore | None,
+    media: MediaService | None = None,
     on_change: Callable[[str], None] | None = None,
 ) -> PrivacyService | None:
-    """None without an audit key: privacy actions are refused rather than audited in clear."""
+    """None without an audit key: privacy actions are refused rather than audited in clear. With the
+    media bucket, every purge also deletes the purged files' objects. ``on_change(tenant_id)``
+    after a hide, unhide or erasure (a cache of the tenant's hidden list drops its copy)."""
     key = app_secret(settings, secrets, AUDIT_HASH_KEY) or settings.audit_hash_key
     if not key:
         return None
@@ -33,7 +42,19 @@ def privacy_service(
         memberships=PgMembershipReader(db),
         audit_key=key.encode(),
         on_change=on_change,
+        after_purge=media.empty_trash if media is not None else None,
     )
+
+
+def object_store(settings: Settings, client: Any | None = None) -> ObjectStore | None:
+    """The media bucket (S3), when the settings name one."""
+    if not settings.media_bucket:
+        return None
+    local = settings.s3_public_endpoint is not None  # the local stack: moto's S3, path-style URLs
+    config = Config(signature_version="s3v4", s3={"addressing_style": "path"} if local else {})
+    client = client or boto3.client("s3", config=config)
+    public = boto3.client("s3", endpoint_url=settings.s3_public_endpoint, config=config) if local else None
+    return S3ObjectStore(client, settings.media_bucket, public_client=public)
 
 
 def ingest_queue(settings: Settings, client: Any | None = None) -> EventQueue:

@@ -8,7 +8,7 @@ from chalice.app import Chalice, Response
 from pydantic import ValidationError
 
 from ponte.adapters.prometheus import WEBHOOKS
-from ponte.contract.declare import Bodies, responds
+from ponte.contract.declare import Bodies, PlainText, responds
 from ponte.domain.accounts import Me
 from ponte.domain.feedback import Correction, CorrectionRequest, DiscardRequest, MessageAnalysisView
 from ponte.domain.gateway_api import (
@@ -23,6 +23,7 @@ from ponte.domain.gateway_api import (
     scalar_map,
 )
 from ponte.domain.hidden import ContactRef, HiddenList, HideResult, UnhideResult
+from ponte.domain.outbound import OutboundContent, OutboundKind
 from ponte.services.exceptions import BadRequestError, ServiceError
 from ponte.services.intake import WebhookRequest
 from ponte.services.json_body import parse_json_body
@@ -38,7 +39,10 @@ from proxy.responses import (
     WebhookIgnored,
     WebhookRejected,
 )
+from proxy.routes.cloud import cloud_routes
 from proxy.routes.inbox import inbox_routes
+from proxy.routes.media import media as media_routes_service
+from proxy.routes.media import media_routes
 from proxy.routes.metrics import metrics_routes
 from proxy.routes.operations import operations_routes
 from proxy.routes.reports import report_routes
@@ -50,6 +54,8 @@ app.register_blueprint(inbox_routes)
 app.register_blueprint(operations_routes)
 app.register_blueprint(report_routes)
 app.register_blueprint(metrics_routes)
+app.register_blueprint(cloud_routes)
+app.register_blueprint(media_routes)
 
 
 def _webhook(provider: str, instance: str, secret: str | None) -> Response:
@@ -89,9 +95,29 @@ WEBHOOK_RESPONSES: dict[int, Bodies] = {
 
 
 @app.route("/webhooks/{provider}/{instance}", methods=["POST"], content_types=WEBHOOK_CONTENT_TYPES)
-@responds(WEBHOOK_RESPONSES, auth="webhook_secret", summary="A gateway event (WPPConnect or Evolution API v2)")
+@responds(
+    WEBHOOK_RESPONSES,
+    auth="webhook_secret",
+    summary="A gateway event (WPPConnect, Evolution API v2, or the Cloud API signed with X-Hub-Signature-256)",
+)
 def webhook(provider: str, instance: str) -> Response:
     return _webhook(provider, instance, None)
+
+
+@app.route("/webhooks/{provider}/{instance}", methods=["GET"])
+@responds(
+    dict.fromkeys((200, 400, 403, 503), PlainText), auth="none", summary="Cloud API webhook verification (Meta's GET)"
+)
+def webhook_verification(provider: str, instance: str) -> Response:
+    """Echo ``hub.challenge`` as text/plain when ``hub.mode=subscribe`` and ``hub.verify_token`` is the
+    instance's verify token (compared in constant time); otherwise 403 (400: no usable challenge)."""
+    try:
+        intake = container().intake
+    except Exception:
+        logger.exception("webhook intake unavailable")
+        return Response(body="try again later", status_code=503, headers={"Content-Type": "text/plain"})
+    result = intake.handshake(provider, instance, query_params())
+    return Response(body=result.text, status_code=result.status_code, headers={"Content-Type": "text/plain"})
 
 
 @app.route("/webhooks/{provider}/{instance}/{secret}", methods=["POST"], content_types=WEBHOOK_CONTENT_TYPES)
@@ -238,8 +264,23 @@ def _send_command(body: dict[str, Any], **where: str | None) -> SendCommand:
         text=_optional_str(body, "text") or "",
         idempotency_key=_optional_str(body, "idempotency_key") or "",
         suggestion_id=_optional_str(body, "suggestion_id"),
+        content=outbound_content(body),
         **where,
     )
+
+
+def outbound_content(body: dict[str, Any]) -> OutboundContent | None:
+    """The non-text content a send request names with ``type`` (None for a text)."""
+    kind = body.get("type", "text")
+    if kind == "text":
+        return None
+    if not isinstance(kind, str) or kind not in OutboundKind.__members__.values():
+        raise BadRequestError("type must be one of " + ", ".join(k.value for k in OutboundKind), code="invalid_type")
+    field = {"image": "media", "document": "media", "audio": "media", "video": "media"}.get(kind, kind)
+    try:
+        return OutboundContent.model_validate({"kind": kind, field: body.get(field)})
+    except ValidationError as exc:
+        raise BadRequestError(f"{field} is missing or invalid for a {kind} message", code="invalid_content") from exc
 
 
 SEND_RESPONSES: dict[int, Bodies] = {200: SendResponse, 201: SendResponse, 202: SendResponse, 502: ErrorBody,
@@ -248,11 +289,20 @@ SEND_RESPONSES: dict[int, Bodies] = {200: SendResponse, 201: SendResponse, 202: 
 
 @app.route("/conversations/{conversation_id}/messages", methods=["POST"])
 @api
-@responds(SEND_RESPONSES, request=SendRequest, summary="Send a text (idempotent; never blindly retried)")
+@responds(SEND_RESPONSES, request=SendRequest, summary="Send a message (idempotent; never blindly retried)")
 def send_message(conversation_id: str) -> Response:
-    """An agent sends a text; 201 sent, 200 an earlier send with the same key, 202 unconfirmed."""
+    """An agent sends a text, media (uploaded first through ``POST /media/uploads``), a location, a
+    contact card or interactive buttons / a list; 201 sent, 200 an earlier send with the same key,
+    202 unconfirmed. 422 ``unsupported_by_provider`` when the instance's gateway cannot send that
+    kind; on the Cloud API 422 ``outside_service_window`` (``data.template_route``) for anything
+    but a template 24 hours after the contact last wrote."""
     claims = caller()
-    result = container().sending.send(claims, _send_command(json_body(), conversation_id=conversation_id))
+    command = _send_command(json_body(), conversation_id=conversation_id)
+    if command.content is not None and command.content.media is not None:
+        # the upload is the caller's tenant's, of that kind, for this conversation (their RLS)
+        media_routes_service().check_upload(claims, command.content.media.upload_id, command.content.kind,
+                                            conversation_id)  # fmt: skip
+    result = container().sending.send(claims, command)
     return json_response(result.status_code, SendResponse.model_validate(result.body()))
 
 

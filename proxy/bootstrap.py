@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 
 from ponte.adapters.cached import CachedInstanceDirectory, CachedPrivacySettings
+from ponte.adapters.cloud_credentials import SecretCloudCredentials
 from ponte.adapters.gateways.factory import gateway_factory_from_settings
 from ponte.adapters.jwt_verifier import InvalidTokenError, JwtVerifier
 from ponte.adapters.postgres.accounts import PgMembershipReader
@@ -20,6 +21,7 @@ from ponte.adapters.postgres.feedback import PgFeedbackStore
 from ponte.adapters.postgres.inbox import PgInboxReader
 from ponte.adapters.postgres.instances import PgInstanceDirectory
 from ponte.adapters.postgres.lifecycle import PgLifecycleStore
+from ponte.adapters.postgres.media import PgMediaReader, PgMediaRecords
 from ponte.adapters.postgres.metrics import PgMetricsRows
 from ponte.adapters.postgres.operations import PgOperationsStore
 from ponte.adapters.postgres.privacy import PgPrivacySettings
@@ -27,6 +29,7 @@ from ponte.adapters.postgres.quarantine import PgQuarantineStore
 from ponte.adapters.postgres.reports import PgReportStore
 from ponte.adapters.postgres.sending import PgSendStore, PgSuggestions
 from ponte.adapters.postgres.sessions import PgSessionStore
+from ponte.adapters.postgres.templates import PgTemplateStore
 from ponte.adapters.prometheus import OperationsCollector, exposition, sqs_depths
 from ponte.adapters.secrets import (
     JWT_SECRET,
@@ -43,9 +46,11 @@ from ponte.domain.outcomes import Normalized
 from ponte.ports.clock import Clock
 from ponte.ports.gateway import GatewayFactory
 from ponte.ports.lifecycle import LifecycleQueue
+from ponte.ports.media import ObjectStore
 from ponte.ports.queue import EventQueue
 from ponte.ports.secrets import SecretStore
 from ponte.services.accounts import AccountService
+from ponte.services.cloud_webhooks import CloudWebhooks
 from ponte.services.deeplinks import DeepLinkService
 from ponte.services.diagnostics import DiagnosticsService
 from ponte.services.exceptions import UnauthorizedError
@@ -54,6 +59,7 @@ from ponte.services.gate import EventGate
 from ponte.services.inbox import InboxService
 from ponte.services.intake import IntakeService
 from ponte.services.lifecycle import LifecycleService
+from ponte.services.media import MediaService
 from ponte.services.metrics import MetricsService
 from ponte.services.operations import OperationsService
 from ponte.services.privacy import PrivacyService
@@ -62,8 +68,9 @@ from ponte.services.rate_limit import InstanceRateLimiter
 from ponte.services.reports import ReportService
 from ponte.services.sending import SendService
 from ponte.services.sessions import SessionService
+from ponte.services.templates import TemplateService
 from ponte.settings import Settings
-from ponte.wiring import ingest_queue, privacy_service
+from ponte.wiring import ingest_queue, object_store, privacy_service
 from proxy import providers
 
 
@@ -86,7 +93,9 @@ class ProxyContainer:
     operations: OperationsService
     reports: ReportService
     metrics: MetricsService
+    templates: TemplateService
     instances: CachedInstanceDirectory
+    media: MediaService | None = None
 
 
 def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
@@ -101,6 +110,7 @@ def bootstrap(
     secrets: SecretStore | None = None,
     gateways: GatewayFactory | None = None,
     lifecycle_queue: LifecycleQueue | None = None,
+    objects: ObjectStore | None = None,
 ) -> ProxyContainer:
     settings = resolve_secrets(settings or Settings.from_env())
     secrets = secret_store(settings, secrets)
@@ -118,6 +128,7 @@ def bootstrap(
     # instances' gateway credentials and tenants' deep-link keys are always in the secret store
     store = secrets or PowertoolsSecretStore()
     gateways = gateways or gateway_factory_from_settings(settings, store, diagnostics_log)
+    cloud = CloudWebhooks(instances=instances, credentials=SecretCloudCredentials(store))
     intake = IntakeService(
         instances=instances,
         normalize=_normalize,
@@ -129,23 +140,31 @@ def bootstrap(
         limiter=InstanceRateLimiter(
             rate=settings.instance_events_per_second, burst=settings.instance_events_burst, monotonic=time.monotonic
         ),
+        cloud=cloud,
     )
     replay = QuarantineReplayService(
         quarantine=quarantine,
         instances=instances,
         normalize=_normalize,
         gate=EventGate(privacy=privacy, queue=queue, clock=Clock()),
+        cloud=cloud,
     )
     verifier = None
     jwt_secret = settings.jwt_secret or app_secret(settings, secrets, JWT_SECRET)
     if jwt_secret or settings.jwks_url:
         verifier = JwtVerifier(hs256_secret=jwt_secret, jwks_url=settings.jwks_url)
     memberships = PgMembershipReader(db)
-    privacy_actions = privacy_service(db, settings, secrets, on_change=privacy.invalidate)
     if lifecycle_queue is None and settings.lifecycle_queue_url:
         lifecycle_queue = SqsLifecycleQueue(settings.lifecycle_queue_url)
     lifecycle = LifecycleService(PgLifecycleStore(db), queue=lifecycle_queue)
     operations = OperationsService(PgOperationsStore(db), memberships, lifecycle)
+    objects = objects or object_store(settings)
+    media = (
+        MediaService(store=objects, records=PgMediaRecords(db), reader=PgMediaReader(db), gateways=gateways)
+        if objects is not None
+        else None
+    )
+    privacy_actions = privacy_service(db, settings, secrets, media, on_change=privacy.invalidate)
     return ProxyContainer(
         settings=settings,
         db=db,
@@ -162,6 +181,7 @@ def bootstrap(
             resend_after_seconds=settings.send_resend_after_seconds,
             # an agent's reply stops the conversation's clocks (and takes it when nobody holds it)
             on_sent=lambda record, author: _reply_clock(lifecycle, record, author),
+            uploads=media,
         ),
         sessions=SessionService(store=PgSessionStore(db), gateways=gateways),
         deeplinks=DeepLinkService(
@@ -173,7 +193,9 @@ def bootstrap(
         operations=operations,
         reports=ReportService(PgReportStore(db), operations),
         metrics=_metrics(settings, secrets, db, verifier, memberships),
+        templates=TemplateService(store=PgTemplateStore(db), gateways=gateways),
         instances=instances,
+        media=media,
     )
 
 

@@ -29,7 +29,11 @@ def json_response(status: int, body: Any, headers: Mapping[str, str] | None = No
 
 
 def error_response(exc: ServiceError) -> Response:
-    return json_response(exc.status_code, {"code": exc.code, "message": exc.message})
+    data = getattr(exc, "data", None)
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if isinstance(data, dict) and data:
+        body["data"] = {str(k): str(v) for k, v in data.items()}
+    return json_response(exc.status_code, body)
 
 
 def api(fn: F) -> F:

@@ -13,16 +13,20 @@ class Body(BaseModel):
 
 
 class ErrorBody(Body):
-    """Every error of a user-facing route: a machine code and a reason (never a secret or a stack)."""
+    """Every error of a user-facing route: a machine code and a reason (never a secret or a stack);
+    ``data`` when the error says what to do instead (``outside_service_window``: ``template_route``)."""
 
     code: str
     message: str
+    data: dict[str, str] | None = None
 
 
 class WebhookAccepted(Body):
     outcome: Literal["accepted"]
     events: int
     dropped: int
+    # Cloud API: events of a phone number that is not this tenant's (or not this Meta app's)
+    refused: int = 0
 
 
 class WebhookIgnored(Body):

@@ -82,12 +82,22 @@ export type MessageKind =
  */
 export type MetricsText = string;
 export type RuleAction = "team" | "bot_resolve";
+export type OutboundKind =
+  "text" | "template" | "image" | "document" | "audio" | "video" | "location" | "contact" | "interactive";
+export type OutboundKind1 =
+  "text" | "template" | "image" | "document" | "audio" | "video" | "location" | "contact" | "interactive";
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "AssignmentOrder".
  */
 export type AssignmentOrder = "round_robin" | "least_loaded";
 export type AssignmentOrder1 = "round_robin" | "least_loaded";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "OutboundKind".
+ */
+export type OutboundKind2 =
+  "text" | "template" | "image" | "document" | "audio" | "video" | "location" | "contact" | "interactive";
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "RuleAction".
@@ -132,6 +142,10 @@ export interface PonteContract {
   LeadPayload: LeadPayload;
   LifecycleView: LifecycleView;
   Me: Me;
+  MediaPayload: MediaPayload;
+  MediaUploadCreated: MediaUploadCreated;
+  MediaUploadRequest: MediaUploadRequest;
+  MediaView: MediaView;
   MentionPayload: MentionPayload;
   MessageAnalysisView: MessageAnalysisView;
   MessagePage: MessagePage;
@@ -161,6 +175,8 @@ export interface PonteContract {
   TeamMembersRequest: TeamMembersRequest;
   TeamRequest: TeamRequest;
   TeamView: TeamView;
+  TemplateList: TemplateList;
+  TemplateSendRequest: TemplateSendRequest;
   TransferRequest: TransferRequest;
   UnhideResult: UnhideResult;
   WebhookAccepted: WebhookAccepted;
@@ -726,7 +742,8 @@ export interface DiscardRequest {
   outcome?: SuggestionOutcome;
 }
 /**
- * Every error of a user-facing route: a machine code and a reason (never a secret or a stack).
+ * Every error of a user-facing route: a machine code and a reason (never a secret or a stack);
+ * ``data`` when the error says what to do instead (``outside_service_window``: ``template_route``).
  *
  * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "ErrorBody".
@@ -734,6 +751,9 @@ export interface DiscardRequest {
 export interface ErrorBody {
   code: string;
   message: string;
+  data?: {
+    [k: string]: string;
+  } | null;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -825,7 +845,7 @@ export interface InstanceList {
  */
 export interface InstanceSummary {
   id: string;
-  provider: "wppconnect" | "evolution";
+  provider: "wppconnect" | "evolution" | "cloud";
   gateway_instance: string;
   status: string;
   created_at: string;
@@ -856,7 +876,7 @@ export interface InstanceQrPayload {
 export interface InstanceStatusPayload {
   id: string;
   tenant_id: string;
-  provider: "wppconnect" | "evolution";
+  provider: "wppconnect" | "evolution" | "cloud";
   gateway_instance: string;
   status: string;
   previous_status: string | null;
@@ -867,7 +887,7 @@ export interface InstanceStatusPayload {
  */
 export interface InstanceView {
   instance_id: string;
-  provider: "wppconnect" | "evolution";
+  provider: "wppconnect" | "evolution" | "cloud";
   gateway_instance: string;
   status: string;
   recovery: RecoveryView;
@@ -1076,6 +1096,61 @@ export interface Membership {
   tenant_id: string;
   tenant_name: string;
   role: "owner" | "admin" | "agent";
+}
+/**
+ * ``media_updated``: a received file's state (pending -> stored | too_large | failed); read it with
+ * ``GET /messages/{message_id}/media``.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MediaPayload".
+ */
+export interface MediaPayload {
+  message_id: string;
+  tenant_id: string;
+  conversation_id: string;
+  state: "pending" | "stored" | "too_large" | "failed";
+  content_type: string | null;
+  size_bytes: number | null;
+  error_code: string | null;
+  updated_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MediaUploadCreated".
+ */
+export interface MediaUploadCreated {
+  upload_id: string;
+  url: string;
+  fields: {
+    [k: string]: string;
+  };
+  expires_at: string;
+  max_bytes: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MediaUploadRequest".
+ */
+export interface MediaUploadRequest {
+  conversation_id: string;
+  kind: "image" | "document" | "audio" | "video";
+  size_bytes: number;
+  filename?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MediaView".
+ */
+export interface MediaView {
+  message_id: string;
+  kind: string;
+  state: "pending" | "stored" | "too_large" | "failed";
+  content_type: string | null;
+  size_bytes: number | null;
+  error_code: string | null;
+  transcript: string | null;
+  url: string | null;
+  expires_at: string | null;
 }
 /**
  * ``mentioned``: a colleague mentioned the user in a note (on the user's own topic only).
@@ -1633,13 +1708,407 @@ export interface MessageHit {
   occurred_at: string;
 }
 /**
+ * A text (``type`` text, the default), or a template, media from a signed upload, a location, a
+ * contact card or interactive buttons / a list: ``type`` names which field carries it.
+ *
  * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "SendRequest".
  */
 export interface SendRequest {
-  text: string;
+  text?: string;
   idempotency_key: string;
   suggestion_id?: string | null;
+  type?: OutboundKind;
+  template?: TemplateSpec | null;
+  media?: MediaSpec | null;
+  location?: LocationSpec | null;
+  contact?: ContactSpec | null;
+  interactive?: InteractiveSpec | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TemplateSpec".
+ */
+export interface TemplateSpec {
+  name: string;
+  language?: string;
+  /**
+   * @maxItems 10
+   */
+  components?:
+    | []
+    | [TemplateComponent]
+    | [TemplateComponent, TemplateComponent]
+    | [TemplateComponent, TemplateComponent, TemplateComponent]
+    | [TemplateComponent, TemplateComponent, TemplateComponent, TemplateComponent]
+    | [TemplateComponent, TemplateComponent, TemplateComponent, TemplateComponent, TemplateComponent]
+    | [TemplateComponent, TemplateComponent, TemplateComponent, TemplateComponent, TemplateComponent, TemplateComponent]
+    | [
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent
+      ]
+    | [
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent
+      ]
+    | [
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent
+      ]
+    | [
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent,
+        TemplateComponent
+      ];
+}
+/**
+ * One component of Meta's template send: header / body parameters, or a button's.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TemplateComponent".
+ */
+export interface TemplateComponent {
+  type: string;
+  sub_type?: string | null;
+  index?: string | null;
+  /**
+   * @maxItems 20
+   */
+  parameters?:
+    | []
+    | [TemplateParameter]
+    | [TemplateParameter, TemplateParameter]
+    | [TemplateParameter, TemplateParameter, TemplateParameter]
+    | [TemplateParameter, TemplateParameter, TemplateParameter, TemplateParameter]
+    | [TemplateParameter, TemplateParameter, TemplateParameter, TemplateParameter, TemplateParameter]
+    | [TemplateParameter, TemplateParameter, TemplateParameter, TemplateParameter, TemplateParameter, TemplateParameter]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ]
+    | [
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter,
+        TemplateParameter
+      ];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TemplateParameter".
+ */
+export interface TemplateParameter {
+  type?: string;
+  text: string;
+}
+/**
+ * A file uploaded through a signed upload URL: the object's key in the media bucket.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "MediaSpec".
+ */
+export interface MediaSpec {
+  upload_id: string;
+  caption?: string | null;
+  filename?: string | null;
+  voice?: boolean;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "LocationSpec".
+ */
+export interface LocationSpec {
+  latitude: number;
+  longitude: number;
+  name?: string | null;
+  address?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ContactSpec".
+ */
+export interface ContactSpec {
+  name: string;
+  /**
+   * @minItems 1
+   * @maxItems 5
+   */
+  phones:
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string];
+}
+/**
+ * Reply buttons (at most 3) or a list (at most 10 rows), as WhatsApp allows.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "InteractiveSpec".
+ */
+export interface InteractiveSpec {
+  body: string;
+  /**
+   * @maxItems 3
+   */
+  buttons?: [] | [Choice] | [Choice, Choice] | [Choice, Choice, Choice];
+  list_button?: string | null;
+  /**
+   * @maxItems 10
+   */
+  rows?:
+    | []
+    | [Choice]
+    | [Choice, Choice]
+    | [Choice, Choice, Choice]
+    | [Choice, Choice, Choice, Choice]
+    | [Choice, Choice, Choice, Choice, Choice]
+    | [Choice, Choice, Choice, Choice, Choice, Choice]
+    | [Choice, Choice, Choice, Choice, Choice, Choice, Choice]
+    | [Choice, Choice, Choice, Choice, Choice, Choice, Choice, Choice]
+    | [Choice, Choice, Choice, Choice, Choice, Choice, Choice, Choice, Choice]
+    | [Choice, Choice, Choice, Choice, Choice, Choice, Choice, Choice, Choice, Choice];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Choice".
+ */
+export interface Choice {
+  id: string;
+  title: string;
+  description?: string | null;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -1732,9 +2201,15 @@ export interface SnoozeRequest {
  * via the `definition` "StartConversationRequest".
  */
 export interface StartConversationRequest {
-  text: string;
+  text?: string;
   idempotency_key: string;
   suggestion_id?: string | null;
+  type?: OutboundKind1;
+  template?: TemplateSpec | null;
+  media?: MediaSpec | null;
+  location?: LocationSpec | null;
+  contact?: ContactSpec | null;
+  interactive?: InteractiveSpec | null;
   phone: string;
   instance_id?: string | null;
 }
@@ -1812,6 +2287,39 @@ export interface TeamRequest {
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TemplateList".
+ */
+export interface TemplateList {
+  instance_id: string;
+  items: TemplateView[];
+  synced_at: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TemplateView".
+ */
+export interface TemplateView {
+  name: string;
+  language: string;
+  status: string;
+  category: string | null;
+  components: {
+    [k: string]: string | number | boolean | null;
+  }[];
+  synced_at: string;
+}
+/**
+ * An approved template (the only message the Cloud API takes outside the 24-hour window).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "TemplateSendRequest".
+ */
+export interface TemplateSendRequest {
+  template: TemplateSpec;
+  idempotency_key: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "TransferRequest".
  */
 export interface TransferRequest {
@@ -1836,6 +2344,7 @@ export interface WebhookAccepted {
   outcome: "accepted";
   events: number;
   dropped: number;
+  refused?: number;
 }
 /**
  * Known but not handled, or dropped by the privacy gate: acknowledged so the gateway stops retrying.
@@ -2049,6 +2558,7 @@ export interface RuleConditions1 {
 export interface TenantTopicEvents {
   message_created: MessagePayload;
   message_updated: MessagePayload;
+  media_updated: MediaPayload;
   conversation_created: ConversationPayload;
   conversation_updated: ConversationPayload;
   conversation_event: ConversationEventPayload;
@@ -2072,6 +2582,7 @@ export interface TenantAdminTopicEvents {
 export interface ConversationTopicEvents {
   message_created: MessagePayload;
   message_updated: MessagePayload;
+  media_updated: MediaPayload;
   analysis_ready: AnalysisPayload;
   suggestion_ready: SuggestionPayload;
   note_created: NotePayload;

@@ -31,6 +31,7 @@ def main() -> None:
         worker_url=context("workerUrl"),
         alarm_email=context("alarmEmail"),
         jwks_url=context("jwksUrl"),
+        web_origins=tuple(o.strip() for o in context("webOrigins").split(",") if o.strip()),
     )
     PonteStack(app, context("stackName", "Ponte"), settings=settings)
     app.synth()

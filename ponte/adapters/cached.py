@@ -80,6 +80,10 @@ class CachedInstanceDirectory(InstanceDirectory):
             self._cache[instance_id] = found
         return found
 
+    def find_by_gateway(self, tenant_id: str, provider: str, gateway_instance: str) -> InstanceRecord | None:
+        """Not cached: a Cloud API body naming a sibling number of the instance its URL names (rare)."""
+        return self._inner.find_by_gateway(tenant_id, provider, gateway_instance)
+
     def invalidate(self, instance_id: str | None = None) -> None:
         """One instance, or every one."""
         with self._lock:

@@ -21,8 +21,10 @@ from ponte.adapters.exceptions import QueuePublishError
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.lifecycle_job import LifecycleJob
+from ponte.domain.media import MediaJob
 from ponte.ports.analysis import AnalyzeJobQueue
 from ponte.ports.lifecycle import LifecycleQueue
+from ponte.ports.media import MediaJobQueue
 from ponte.ports.queue import EventQueue
 
 _BATCH = 10
@@ -165,6 +167,17 @@ class SqsEventQueue(EventQueue):
         self._sender.send(
             [_Unit(envelope.model_dump_json(), envelope.tenant_id, packable=True) for envelope in envelopes]
         )
+
+
+class SqsMediaQueue(MediaJobQueue):
+    """The media queue: one fetch job per stored media message."""
+
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self._url = queue_url
+        self._client = client or boto3.client("sqs")
+
+    def enqueue(self, job: MediaJob) -> None:
+        self._client.send_message(QueueUrl=self._url, MessageBody=job.model_dump_json())
 
 
 class SqsAnalyzeQueue(AnalyzeJobQueue):

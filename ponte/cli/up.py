@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
         assert stack.demo is not None
         print(f"  demo tenant   {stack.demo.tenant_id} (Loja Demo)")
         print(f"  instance      {stack.demo.instance_id} ({stack.demo.provider}, wired to the fake gateway)")
+        print(f"  cloud api     {stack.demo.cloud_instance_id} (phone_number_id {stack.demo.cloud_phone_number_id},")
+        print(f"                the fake gateway's Graph API) webhook {stack.cloud_webhook_url()}")
+        print(f"                verify token and app secret: see {args.state_dir}/local-secrets.json")
         tenant = stack.demo.tenant_id
         print(f"  topics        {tenant_topic(tenant)}  (admins also {tenant_admin_topic(tenant)})")
         print(f"  owner         {stack.demo.user_email}")

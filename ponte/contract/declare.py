@@ -10,13 +10,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 
 F = TypeVar("F", bound=Callable[..., Any])
 Auth = Literal["bearer", "webhook_secret", "metrics", "none"]
 # One model, or several when a status has more than one body shape (``oneOf``).
 Bodies = type[BaseModel] | tuple[type[BaseModel], ...]
 ATTRIBUTE = "__ponte_contract__"
+
+
+class PlainText(RootModel[str]):
+    """A ``text/plain`` response body (the Cloud API's webhook handshake echoes a challenge)."""
 
 
 @dataclass(frozen=True)

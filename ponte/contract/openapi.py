@@ -9,14 +9,15 @@ from typing import Any
 from chalice.app import Chalice
 from pydantic import BaseModel
 
-from ponte.contract.declare import RouteContract, contract_of, models_of
+from ponte.contract.declare import PlainText, RouteContract, contract_of, models_of
 from ponte.contract.schemas import REF_TEMPLATE, ContractError, model_schema, split_defs
 
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "bearer": [{"supabaseJwt": []}],
     # a scraper's token, or an owner's / admin's Supabase JWT
     "metrics": [{"metricsToken": []}, {"supabaseJwt": []}],
-    "webhook_secret": [{"webhookSecret": []}, {}],  # the header, or the secret as the last path segment
+    # the header, Meta's signature of the body (Cloud API), or the secret as the last path segment
+    "webhook_secret": [{"webhookSecret": []}, {"hubSignature": []}, {}],
     "none": [],
 }
 
@@ -70,6 +71,12 @@ def build_openapi(app: Chalice, *, title: str, version: str) -> tuple[dict[str, 
             }
         for status in sorted(contract.responses):
             bodies = models_of(contract.responses[status])
+            if bodies == (PlainText,):
+                operation["responses"][str(status)] = {
+                    "description": "text/plain",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+                continue
             models.update(bodies)
             schema = _ref(bodies[0]) if len(bodies) == 1 else {"oneOf": [_ref(m) for m in bodies]}
             media_type = contract.media_type if 200 <= status < 300 else "application/json"
@@ -94,6 +101,7 @@ def build_openapi(app: Chalice, *, title: str, version: str) -> tuple[dict[str, 
                 "supabaseJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "webhookSecret": {"type": "apiKey", "in": "header", "name": "x-ponte-webhook-secret"},
                 "metricsToken": {"type": "http", "scheme": "bearer"},
+                "hubSignature": {"type": "apiKey", "in": "header", "name": "x-hub-signature-256"},
             },
         },
     }

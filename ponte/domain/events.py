@@ -20,6 +20,7 @@ class Frozen(BaseModel):
 class Provider(StrEnum):
     WPPCONNECT = "wppconnect"
     EVOLUTION = "evolution"
+    CLOUD = "cloud"  # Meta's official WhatsApp Cloud API
 
 
 class Direction(StrEnum):
@@ -149,6 +150,9 @@ class StatusEvent(EventBase):
     from_me: bool | None = None
     status: AckStatus
     occurred_at: datetime | None = None
+    # a failed send's reason as a machine code (Cloud API: Meta's error code mapped, see
+    # ``ponte.domain.meta_errors``); None for every other status
+    error_code: str | None = None
 
 
 class ConnectionState(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -73,3 +74,48 @@ def mask_phone(value: str | None) -> str | None:
     keep_head = 5 if len(digits) > 10 else 2
     hidden = set(digits[keep_head:-4])
     return "".join("*" if i in hidden else ch for i, ch in enumerate(value))
+
+
+class MessageTemplate(BaseModel):
+    """An approved (or pending) message template of a Cloud API account, as Meta lists it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    language: str
+    status: str  # APPROVED, PENDING, REJECTED, PAUSED, DISABLED...
+    category: str | None = None
+    # the template's components as Meta describes them (header, body text with {{n}}, buttons)
+    components: tuple[dict[str, Any], ...] = ()
+
+
+class MediaUpload(BaseModel):
+    """A file to send: its bytes (read from the media bucket), what they are and their name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data: bytes
+    content_type: str
+    filename: str | None = None
+
+
+class MediaRef(BaseModel):
+    """Which received file to fetch: the message as the gateway knows it, and the provider's own
+    reference (Cloud API: the media id)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider_message_id: str
+    remote_jid: str | None = None  # the chat as a JID (Evolution looks the message up by key)
+    from_me: bool = False
+    provider_ref: str | None = None
+
+
+class FetchedMedia(BaseModel):
+    """A file as the gateway gave it: the bytes (at most the cap + 1), and the type it claimed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data: bytes
+    declared_type: str | None = None
+    too_large: bool = False  # the gateway said how big it is, over the cap: nothing was downloaded

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ponte.domain.outbound import ContactSpec, InteractiveSpec, LocationSpec, MediaSpec, OutboundKind, TemplateSpec
+
 Scalar = str | int | float | bool | None
 
 
@@ -27,9 +29,67 @@ def scalar_map(value: Any) -> dict[str, Scalar] | None:
 
 
 class SendRequest(Closed):
-    text: str = Field(max_length=4096)
+    """A text (``type`` text, the default), or a template, media from a signed upload, a location, a
+    contact card or interactive buttons / a list: ``type`` names which field carries it."""
+
+    text: str = Field(default="", max_length=4096)
     idempotency_key: str = Field(min_length=8, max_length=200)
     suggestion_id: str | None = None
+    type: OutboundKind = OutboundKind.TEXT
+    template: TemplateSpec | None = None
+    media: MediaSpec | None = None
+    location: LocationSpec | None = None
+    contact: ContactSpec | None = None
+    interactive: InteractiveSpec | None = None
+
+
+class TemplateSendRequest(Closed):
+    """An approved template (the only message the Cloud API takes outside the 24-hour window)."""
+
+    template: TemplateSpec
+    idempotency_key: str = Field(min_length=8, max_length=200)
+
+
+class MediaView(Closed):
+    message_id: str
+    kind: str
+    state: Literal["pending", "stored", "too_large", "failed"]
+    content_type: str | None
+    size_bytes: int | None
+    error_code: str | None
+    transcript: str | None
+    url: str | None
+    expires_at: datetime | None
+
+
+class MediaUploadRequest(Closed):
+    conversation_id: str
+    kind: Literal["image", "document", "audio", "video"]
+    size_bytes: int = Field(ge=1)
+    filename: str | None = Field(default=None, max_length=240)
+
+
+class MediaUploadCreated(Closed):
+    upload_id: str
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+
+
+class TemplateView(Closed):
+    name: str
+    language: str
+    status: str
+    category: str | None
+    components: list[dict[str, Scalar]]
+    synced_at: datetime
+
+
+class TemplateList(Closed):
+    instance_id: str
+    items: list[TemplateView]
+    synced_at: datetime | None
 
 
 class StartConversationRequest(SendRequest):
@@ -127,7 +187,7 @@ class QrView(Closed):
 
 class InstanceView(Closed):
     instance_id: str
-    provider: Literal["wppconnect", "evolution"]
+    provider: Literal["wppconnect", "evolution", "cloud"]
     gateway_instance: str
     status: str
     recovery: RecoveryView

@@ -230,3 +230,34 @@ _cached_identity = lru_cache(maxsize=_CACHE_SIZE)(_identity)
 def identity_from_jid(jid: str, *, phone_hint: str | None = None) -> Identity:
     """Canonical identity of a JID; ``phone_hint`` links an @lid to its phone JID when the payload has it."""
     return identity_of(jid, phone_hint)
+
+
+# Meta's business-scoped user id (Cloud API webhooks since 2026): ``BR.<alnum>``, or a parent
+# BSUID shared by a managed business's portfolios, ``US.ENT.<alnum>``.
+_BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
+_WA_ID = re.compile(r"[0-9]{6,15}")
+
+
+def is_bsuid(value: object) -> bool:
+    return isinstance(value, str) and _BSUID.fullmatch(value) is not None
+
+
+def bsuid_alias(user_id: str, phone_number_id: str) -> str:
+    """The alias a BSUID is stored under: per instance (the business phone number that saw it)."""
+    return f"bsuid:{phone_number_id}:{user_id}"
+
+
+def cloud_identity(wa_id: object, user_id: object, phone_number_id: str) -> Identity | None:
+    """A Cloud API user: its ``wa_id`` (digits; a Brazilian mobile's often lacks the 9th digit,
+    and becomes the same E.164 key as the 13-digit form the other providers give) with its BSUID
+    as an alias; or, when Meta withholds the phone (username users), the BSUID alone. None when
+    the payload gives neither in a usable form."""
+    alias = bsuid_alias(user_id, phone_number_id) if isinstance(user_id, str) and is_bsuid(user_id) else None
+    if isinstance(wa_id, str) and _WA_ID.fullmatch(wa_id):
+        identity = identity_of(f"{wa_id}@s.whatsapp.net")
+        if alias is None:
+            return identity
+        return identity.model_copy(update={"aliases": tuple(sorted({*identity.aliases, alias}))})
+    if alias is None:
+        return None
+    return Identity(key=alias, aliases=(alias,))

@@ -167,7 +167,7 @@ class InstanceSummary(View):
     """A WhatsApp number of the tenant: what the inbox filters by and the admins manage."""
 
     id: str
-    provider: Literal["wppconnect", "evolution"]
+    provider: Literal["wppconnect", "evolution", "cloud"]
     gateway_instance: str
     status: str
     created_at: datetime

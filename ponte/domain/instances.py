@@ -25,3 +25,5 @@ class InstanceRecord(BaseModel):
     signature_header: str = DEFAULT_SIGNATURE_HEADER
     # hmac-sha256: a signature of the body; evolution-jwt: Evolution's `jwt_key` bearer token
     signature_scheme: Literal["hmac-sha256", "evolution-jwt"] = "hmac-sha256"
+    # the secret-store entry with the gateway credentials (Cloud API: app secret, verify and access tokens)
+    credentials_secret_name: str | None = None

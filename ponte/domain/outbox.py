@@ -6,11 +6,12 @@ import hashlib
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from ponte.domain.feedback import SuggestionOutcome  # as_is / edited: what a send records
+from ponte.domain.outbound import OutboundContent, OutboundKind, text_content
 
 MAX_TEXT_CHARS = 4096
 # who asked for a send: an agent, the automation (greeting, CSAT, ...) or a campaign
@@ -47,10 +48,22 @@ class OutboxRecord(BaseModel):
     updated_at: datetime
     origin: Origin = "agent"
     automatic_kind: str | None = None
+    kind: OutboundKind = OutboundKind.TEXT
+    payload: dict[str, Any] | None = None  # a template, media, location...: OutboundContent less kind and text
+
+    def content(self) -> OutboundContent:
+        """What this row sends (validated again: the row is data, not code)."""
+        if self.kind is OutboundKind.TEXT:
+            return text_content(self.body)
+        return OutboundContent.model_validate({**(self.payload or {}), "kind": self.kind})
 
 
-def request_hash(*, target: str, text: str, suggestion_id: str | None) -> str:
-    canonical = json.dumps({"target": target, "text": text, "suggestion_id": suggestion_id}, sort_keys=True)
+def request_hash(*, target: str, text: str, suggestion_id: str | None, content: OutboundContent | None = None) -> str:
+    """A key's fingerprint: the same key with another message is refused. A text hashes as it always did."""
+    values: dict[str, Any] = {"target": target, "text": text, "suggestion_id": suggestion_id}
+    if content is not None and content.kind is not OutboundKind.TEXT:
+        values["content"] = content.model_dump(mode="json", exclude_none=True)
+    canonical = json.dumps(values, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -49,6 +49,20 @@ class MessagePayload(Payload):
     created_at: datetime
 
 
+class MediaPayload(Payload):
+    """``media_updated``: a received file's state (pending -> stored | too_large | failed); read it with
+    ``GET /messages/{message_id}/media``."""
+
+    message_id: UUID
+    tenant_id: UUID
+    conversation_id: UUID
+    state: Literal["pending", "stored", "too_large", "failed"]
+    content_type: str | None
+    size_bytes: int | None
+    error_code: str | None
+    updated_at: datetime
+
+
 ConversationField = Literal[
     "priority", "sla_due_at", "assigned_to", "status", "state", "team_id", "protocol", "snoozed_until"
 ]
@@ -152,7 +166,7 @@ class InstanceStatusPayload(Payload):
 
     id: UUID
     tenant_id: UUID
-    provider: Literal["wppconnect", "evolution"]
+    provider: Literal["wppconnect", "evolution", "cloud"]
     gateway_instance: str
     status: str
     previous_status: str | None
@@ -284,6 +298,11 @@ _MESSAGE_EVENTS = (
         name="message_updated",
         payload=MessagePayload,
         description="a stored message changed (delivery status, edit, revoke)",
+    ),
+    EventSpec(
+        name="media_updated",
+        payload=MediaPayload,
+        description="a received file was fetched (stored), refused (too_large) or could not be (failed)",
     ),
 )
 

@@ -9,6 +9,7 @@ Tests and ``ponte up`` demos use it; nothing here is used in production.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
@@ -23,6 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+
+from ponte.localstack import fake_cloud
+from ponte.localstack.fake_cloud import FakeCloudNumber
 
 FAULTS = ("504", "500", "timeout", "accept_then_timeout")
 _ids = itertools.count(1)
@@ -42,6 +46,8 @@ class FakeSession:
     qr_count: int = 0
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    # received files the gateway can give back (getBase64FromMediaMessage / get-media-by-message)
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
     def fail(self, operation: str, fault: str, times: int = 1) -> None:
         if fault not in FAULTS:
@@ -77,6 +83,7 @@ class FakeGateway:
         self.token_epoch = 0  # bumping it revokes every issued token (as a server restart with new salts)
         self.stall_seconds = stall_seconds
         self.sessions: dict[tuple[str, str], FakeSession] = {}
+        self.cloud_numbers: dict[str, FakeCloudNumber] = {}  # Cloud API mode, by phone_number_id
         self.lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -109,6 +116,17 @@ class FakeGateway:
     def evolution(self, name: str, *keys: str) -> FakeSession:
         with self.lock:
             return self.sessions.setdefault(("evolution", name), FakeSession(name, "evolution", set(keys)))
+
+    def cloud(self, phone_number_id: str, *, access_token: str, app_secret: str, waba_id: str) -> FakeCloudNumber:
+        """A business phone number of a fake Meta app: its Graph API is ``{url}/graph``."""
+        with self.lock:
+            return self.cloud_numbers.setdefault(
+                phone_number_id, FakeCloudNumber(phone_number_id, access_token, app_secret, waba_id)
+            )
+
+    @property
+    def graph_url(self) -> str:
+        return f"{self.url}/graph"
 
     def wppconnect(self, name: str) -> FakeSession:
         with self.lock:
@@ -182,16 +200,21 @@ def _handler(gw: FakeGateway) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = {}
             path = self.path.split("?", 1)[0]
-            if path.startswith("/api/"):
+            if path.startswith("/graph/"):
+                status, payload = fake_cloud.handle(gw, self, method, path, raw)
+            elif path.startswith("/api/"):
                 status, payload = _wppconnect(gw, self, method, path, body)
             else:
                 status, payload = _evolution(gw, self, method, path, body)
             if status == 0:  # connection dropped on purpose
                 return
+            content_type = "text/html" if isinstance(payload, bytes) else "application/json"
+            if isinstance(payload, tuple):  # a file: (bytes, its content type)
+                payload, content_type = payload
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json" if not isinstance(payload, bytes) else "text/html")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -229,7 +252,7 @@ def _after(gw: FakeGateway, fault: str | None) -> None:
 
 # --- Evolution API v2 --------------------------------------------------------------------------
 
-_EVO = re.compile(r"^/(?P<group>message|instance|chat)/(?P<op>[A-Za-z]+)/(?P<instance>[^/]+)$")
+_EVO = re.compile(r"^/(?P<group>message|instance|chat)/(?P<op>[A-Za-z0-9]+)/(?P<instance>[^/]+)$")
 _EVO_OPS = {
     ("POST", "message", "sendText"): "send",
     ("GET", "instance", "connectionState"): "status",
@@ -237,6 +260,11 @@ _EVO_OPS = {
     ("POST", "instance", "restart"): "restart",
     ("DELETE", "instance", "logout"): "logout",
     ("POST", "chat", "findMessages"): "recent",
+    ("POST", "message", "sendMedia"): "send",
+    ("POST", "message", "sendWhatsAppAudio"): "send",
+    ("POST", "message", "sendLocation"): "send",
+    ("POST", "message", "sendContact"): "send",
+    ("POST", "chat", "getBase64FromMediaMessage"): "media",
 }
 _EVO_STATE = {"connected": "open", "connecting": "connecting", "qr": "connecting"}
 
@@ -275,15 +303,25 @@ def _evolution_op(session: FakeSession, op: str, body: Any, key: str) -> tuple[i
     if op == "send":
         if session.status != "connected":
             return _evo_error(400, "Error: Connection Closed")
-        number, text = str(body.get("number") or ""), body.get("text")
-        if not number.isdigit() or not isinstance(text, str):
+        number = str(body.get("number") or "")
+        content = _evo_content(body)
+        if not number.isdigit() or content is None:
             return _evo_error(400, "number and text are required")
         message = {"key": {"remoteJid": f"{number}@s.whatsapp.net", "fromMe": True, "id": f"BAE5{next(_ids):012X}"},
-                   "pushName": "", "status": "PENDING", "message": {"conversation": text},
-                   "messageType": "conversation", "messageTimestamp": int(time.time()),
+                   "pushName": "", "status": "PENDING", "message": content,
+                   "messageType": next(iter(content)), "messageTimestamp": int(time.time()),
                    "instanceId": "00000000-fake-instance", "source": "unknown"}  # fmt: skip
-        session.sent.append(message)
+        session.sent.append({**message, "request": body})
         return 201, message
+    if op == "media":
+        requested = body.get("message") if isinstance(body, dict) else None
+        wanted = (requested.get("key") or {}) if isinstance(requested, dict) else {}
+        found = session.media.get(str(wanted.get("id")) if isinstance(wanted, dict) else "")
+        if found is None:
+            return _evo_error(400, "Message not found")
+        data, mimetype = found
+        return 201, {"mediaType": mimetype.split("/")[0], "fileName": None, "size": {"fileLength": len(data)},
+                     "mimetype": mimetype, "base64": base64.b64encode(data).decode()}  # fmt: skip
     if op == "status":
         return 200, {"instance": {"instanceName": name, "state": _EVO_STATE.get(session.status, "close")}}
     if op == "start":
@@ -306,12 +344,32 @@ def _evolution_op(session: FakeSession, op: str, body: Any, key: str) -> tuple[i
     return 200, {"messages": {"total": len(records), "pages": 1, "currentPage": 1, "records": records}}
 
 
+def _evo_content(body: Any) -> dict[str, Any] | None:
+    """The Baileys message a send request becomes (text, media, audio, location, contact)."""
+    if not isinstance(body, dict):
+        return None
+    if isinstance(body.get("text"), str):
+        return {"conversation": body["text"]}
+    if isinstance(body.get("media"), str) and body.get("mediatype") in ("image", "video", "document"):
+        return {f"{body['mediatype']}Message": {"mimetype": body.get("mimetype"), "caption": body.get("caption"),
+                                                "fileName": body.get("fileName")}}  # fmt: skip
+    if isinstance(body.get("audio"), str):
+        return {"audioMessage": {"ptt": True, "mimetype": "audio/ogg; codecs=opus"}}
+    if isinstance(body.get("latitude"), int | float) and isinstance(body.get("longitude"), int | float):
+        return {"locationMessage": {"degreesLatitude": body["latitude"], "degreesLongitude": body["longitude"],
+                                    "name": body.get("name")}}  # fmt: skip
+    if isinstance(body.get("contact"), list) and body["contact"]:
+        return {"contactMessage": {"displayName": body["contact"][0].get("fullName")}}
+    return None
+
+
 def _echo(gw: FakeGateway, session: FakeSession, message: dict[str, Any]) -> None:
     """Evolution sends API-sent messages back as ``send.message`` (Baileys emitOwnEvents off), then
     -- with ``acks`` -- the ``messages.upsert`` fromMe echo at SERVER_ACK and the ``messages.update``
     acks, in the shapes of ``proxy/providers/evolution/fixtures``."""
     envelope = {"instance": session.name, "date_time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                 "server_url": gw.url, "apikey": None}  # fmt: skip
+    message = {k: v for k, v in message.items() if k != "request"}
     payloads = [{"event": "send.message", "data": message, **envelope}]
     if gw.acks:
         key = message["key"]
@@ -329,6 +387,7 @@ def _wpp_acks(gw: FakeGateway, session: FakeSession, message: dict[str, Any]) ->
     ``onselfmessage`` is off by default on the server, so no echo of the message itself."""
     if not gw.acks:
         return
+    message = {k: v for k, v in message.items() if k != "request"}
     phone = message["to"].split("@", 1)[0]
     message_id = message["id"].split("_")[2]
     ref = {"fromMe": True, "remote": message["to"], "id": message_id, "_serialized": message["id"]}
@@ -344,7 +403,7 @@ def _wpp_acks(gw: FakeGateway, session: FakeSession, message: dict[str, Any]) ->
 # --- WPPConnect Server -------------------------------------------------------------------------
 
 _WPP_TOKEN = re.compile(r"^/api/(?P<session>[^/]+)/(?P<key>[^/]+)/generate-token$")
-_WPP = re.compile(r"^/api/(?P<session>[^/]+)/(?P<op>[a-z-]+)(?:/(?P<arg>[^/]+))?$")
+_WPP = re.compile(r"^/api/(?P<session>[^/]+)/(?P<op>[a-z0-9-]+)(?:/(?P<arg>[^/]+))?$")
 _WPP_OPS = {
     ("POST", "send-message"): "send",
     ("GET", "status-session"): "status",
@@ -352,6 +411,12 @@ _WPP_OPS = {
     ("POST", "close-session"): "close",
     ("POST", "logout-session"): "logout",
     ("GET", "get-messages"): "recent",
+    ("POST", "send-image"): "send",
+    ("POST", "send-file-base64"): "send",
+    ("POST", "send-voice-base64"): "send",
+    ("POST", "send-location"): "send",
+    ("POST", "contact-vcard"): "send",
+    ("GET", "get-media-by-message"): "media",
 }
 _WPP_STATUS = {"connected": "CONNECTED", "connecting": "INITIALIZING", "not_logged": "notLogged",
                "closed": "CLOSED", "qr": "QRCODE"}  # fmt: skip
@@ -394,6 +459,20 @@ def _wppconnect(gw: FakeGateway, req: BaseHTTPRequestHandler, method: str, path:
     return result
 
 
+def _wpp_kind(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    if isinstance(body.get("base64Ptt"), str):
+        return "ptt"
+    if isinstance(body.get("base64"), str):
+        return "image" if str(body["base64"]).startswith("data:image/") else "document"
+    if body.get("lat") is not None and body.get("lng") is not None:
+        return "location"
+    if body.get("contactsId"):
+        return "vcard"
+    return None
+
+
 def _wpp_state(session: FakeSession) -> dict[str, Any]:
     state: dict[str, Any] = {"status": _WPP_STATUS[session.status], "qrcode": None, "version": "2.8.6-fake"}
     if session.status == "qr":
@@ -407,13 +486,20 @@ def _wppconnect_op(session: FakeSession, op: str, body: Any, arg: str | None) ->
         if session.status != "connected":
             return 404, {"response": None, "status": "Disconnected", "message": "A sessão do WhatsApp não está ativa."}
         phone, text = str(body.get("phone") or ""), body.get("message")
-        if not phone.isdigit() or not isinstance(text, str):
+        kind = "chat" if isinstance(text, str) else _wpp_kind(body)
+        if not phone.isdigit() or kind is None:
             return 400, {"response": None, "status": "Connected", "message": f"O número {phone} não existe."}
         message_id = f"3EB0{next(_ids):016X}"
-        message = {"id": f"true_{phone}@c.us_{message_id}", "to": f"{phone}@c.us", "body": text,
-                   "fromMe": True, "t": int(time.time()), "ack": 0, "type": "chat"}  # fmt: skip
-        session.sent.append(message)
+        message = {"id": f"true_{phone}@c.us_{message_id}", "to": f"{phone}@c.us", "body": text or "",
+                   "fromMe": True, "t": int(time.time()), "ack": 0, "type": kind}  # fmt: skip
+        session.sent.append({**message, "request": body})
         return 201, {"status": "success", "response": [message], "mapper": "return"}
+    if op == "media":
+        found = session.media.get(str(arg))
+        if found is None:
+            return 404, {"status": "error", "message": "Message not found"}
+        data, mimetype = found
+        return 200, {"base64": base64.b64encode(data).decode(), "mimetype": mimetype}
     if op == "status":
         return 200, _wpp_state(session)
     if op == "start":

@@ -90,9 +90,11 @@ class LocalGateway:
 
     def wire(self, *, again: bool) -> list[str]:
         """Wire the instances that need it (``again``: those of an earlier run too); their ids."""
-        condition = "(gateway_base_url is null and credentials_secret_name is null)"
+        # Cloud API instances are wired by the stack itself (their Graph API and app secret)
+        condition = "provider <> 'cloud' and ((gateway_base_url is null and credentials_secret_name is null)"
         if again:
             condition += f" or credentials_secret_name like '{LOCAL_GATEWAY_PREFIX}%'"
+        condition += ")"
         with self.db.as_service(None) as conn:
             rows = conn.execute(
                 "select id::text as id, tenant_id::text as tenant_id, provider, gateway_instance"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 import psycopg
@@ -16,6 +17,9 @@ class Seeded:
     user_email: str
     instance_id: str
     provider: str
+    # the demo's Cloud API instance: one business phone number of a (fake) Meta app
+    cloud_instance_id: str = ""
+    cloud_phone_number_id: str = ""
 
 
 DEMO = Seeded(
@@ -24,6 +28,8 @@ DEMO = Seeded(
     user_email="dona@loja-demo.local",
     instance_id="00000000-0000-4000-8000-00000000d003",
     provider="evolution",
+    cloud_instance_id="00000000-0000-4000-8000-00000000d0c1",
+    cloud_phone_number_id="100000000000001",
 )
 # an agent beside the owner, so that what RLS shows each role can be seen
 DEMO_AGENT_ID = "00000000-0000-4000-8000-00000000d0a7"
@@ -72,6 +78,19 @@ def seed_demo(conn: psycopg.Connection, webhook_secret: str) -> Seeded:
     )
     seed_tenant(
         conn, tenant_id=DEMO.tenant_id, name="Loja Demo", user_id=DEMO_AGENT_ID, email=DEMO_AGENT_EMAIL, role="agent"
+    )
+    # the Cloud API instance: Meta signs its webhooks with the app secret, so its webhook secret
+    # hash is of a value nobody holds (the secret store keeps the app secret and tokens)
+    seed_tenant(
+        conn,
+        tenant_id=DEMO.tenant_id,
+        name="Loja Demo",
+        user_id=DEMO.user_id,
+        email=DEMO.user_email,
+        instance_id=DEMO.cloud_instance_id,
+        provider="cloud",
+        gateway_instance=DEMO.cloud_phone_number_id,
+        webhook_secret=secrets.token_urlsafe(32),
     )
     # the ERP's record of the demo payload's sender, typed the old 8-digit way: her first
     # message becomes a lead matched to it

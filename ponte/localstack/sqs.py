@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -25,7 +26,9 @@ QUEUES = (
     c.DEFAULT_ANALYZE_QUEUE,
     c.DEFAULT_PURGE_QUEUE,
     c.DEFAULT_LIFECYCLE_QUEUE,
+    c.DEFAULT_MEDIA_QUEUE,
 )
+MEDIA_BUCKET = "ponte-local-media"
 MAX_RECEIVE_COUNT = 5
 
 
@@ -37,6 +40,31 @@ def sqs_client(endpoint_url: str) -> Any:
         aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
         aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
     )
+
+
+def s3_client(endpoint_url: str) -> Any:
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=LOCAL_REGION,
+        aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
+    )
+
+
+def create_bucket(client: Any, name: str = MEDIA_BUCKET) -> str:
+    """The media bucket, private, as the CDK stack makes it (moto keeps it in memory)."""
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+        client.create_bucket(Bucket=name)
+    client.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={"BlockPublicAcls": True, "IgnorePublicAcls": True,
+                                        "BlockPublicPolicy": True, "RestrictPublicBuckets": True},
+    )  # fmt: skip
+    return name
 
 
 def secretsmanager_client(endpoint_url: str) -> Any:

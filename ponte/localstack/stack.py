@@ -36,9 +36,10 @@ from ponte.adapters.secrets import (
     PowertoolsSecretStore,
     put_secret,
 )
-from ponte.adapters.sqs import SqsAnalyzeQueue, SqsLifecycleQueue
+from ponte.adapters.sqs import SqsAnalyzeQueue, SqsLifecycleQueue, SqsMediaQueue
 from ponte.adapters.tenant_keys import DEEPLINK_KEY, tenant_secret_name
 from ponte.domain.analyze_job import AnalyzeJob
+from ponte.domain.cloud import ACCESS_TOKEN, APP_SECRET, GRAPH_BASE_URL, VERIFY_TOKEN, WABA_ID
 from ponte.domain.realtime import tenant_admin_topic, tenant_topic
 from ponte.localstack.inbox_site import DEFAULT_DIST, INBOX_PATH, InboxSite
 from ponte.localstack.jwt_tokens import mint_token
@@ -52,8 +53,11 @@ from ponte.localstack.seed import Seeded, seed_demo
 from ponte.localstack.sqs import (
     LOCAL_CREDENTIALS,
     LOCAL_REGION,
+    MEDIA_BUCKET,
     MotoServer,
+    create_bucket,
     create_queues,
+    s3_client,
     secretsmanager_client,
     sqs_client,
 )
@@ -66,6 +70,8 @@ from proxy.bootstrap import bootstrap as proxy_bootstrap
 
 DEFAULT_STATE_DIR = Path(os.environ.get("PONTE_STATE_DIR", ".ponte"))
 APP_SECRET_NAME = "ponte/local/app"
+CLOUD_SECRET_PREFIX = "ponte/local/cloud/"
+DEMO_WABA_ID = "100000000000009"
 
 
 class SkippedAnalysis(AnalyzeJobQueue):
@@ -87,6 +93,9 @@ class LocalSecrets:
     demo_gateway_api_key: str
     demo_deeplink_key: str
     metrics_token: str
+    demo_cloud_verify_token: str
+    demo_cloud_app_secret: str
+    demo_cloud_access_token: str
 
     @classmethod
     def load_or_create(cls, state_dir: Path) -> LocalSecrets:
@@ -101,6 +110,9 @@ class LocalSecrets:
             "demo_gateway_api_key": 24,
             "demo_deeplink_key": 32,
             "metrics_token": 32,
+            "demo_cloud_verify_token": 24,
+            "demo_cloud_app_secret": 32,
+            "demo_cloud_access_token": 48,
         }
         values = {name: known.get(name) or secrets.token_urlsafe(size) for name, size in sizes.items()}
         if values != known:
@@ -119,6 +131,16 @@ class LocalSecrets:
 
     def gateway_secret(self) -> dict[str, str]:
         return {GATEWAY_API_KEY: self.demo_gateway_api_key, WEBHOOK_SECRET: self.demo_webhook_secret}
+
+    def cloud_secret(self, graph_base_url: str | None) -> dict[str, str]:
+        """The demo Cloud API instance's credentials, as a real one keeps them in the secret store."""
+        value = {
+            APP_SECRET: self.demo_cloud_app_secret,
+            VERIFY_TOKEN: self.demo_cloud_verify_token,
+            ACCESS_TOKEN: self.demo_cloud_access_token,
+            WABA_ID: DEMO_WABA_ID,
+        }
+        return value | ({GRAPH_BASE_URL: graph_base_url} if graph_base_url else {})
 
 
 @dataclass
@@ -204,6 +226,8 @@ class LocalStack:
         self.moto = MotoServer().start()
         self.sqs = sqs_client(self.moto.url)
         self.queue_urls = create_queues(self.sqs)
+        self.s3 = s3_client(self.moto.url)
+        create_bucket(self.s3)
         self._export_aws_env()
         self._start_worker()
         self._put_secrets()
@@ -216,6 +240,9 @@ class LocalStack:
             analyze_queue_url=self.queue_urls[c.DEFAULT_ANALYZE_QUEUE],
             purge_queue_url=self.queue_urls[c.DEFAULT_PURGE_QUEUE],
             lifecycle_queue_url=self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE],
+            media_queue_url=self.queue_urls[c.DEFAULT_MEDIA_QUEUE],
+            media_bucket=MEDIA_BUCKET,
+            s3_public_endpoint=self.moto.url,
             app_secret_name=APP_SECRET_NAME,
             **self.overrides,
         )
@@ -239,6 +266,7 @@ class LocalStack:
                 else SkippedAnalysis(),
                 secrets=store,
                 lifecycle_queue=SqsLifecycleQueue(self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE], self.sqs),
+                media_queue=SqsMediaQueue(self.settings.media_queue_url or "", self.sqs),
             )
         )
         self._start_proxy()
@@ -252,12 +280,14 @@ class LocalStack:
                 ack_interval=self.ack_interval,
                 on_secret_change=self.settings_changed,
             ).start()
+            self._wire_cloud()
         for queue, handler, receivers in (
             (c.DEFAULT_INGEST_QUEUE, functions_app.ingest, self.ingest_receivers),
             (c.DEFAULT_INGEST_BULK_QUEUE, functions_app.ingest_bulk, 2),  # the bulk lane's MaximumConcurrency
             (c.DEFAULT_ANALYZE_QUEUE, functions_app.analyze, 1 if self.run_analyze else 0),
             (c.DEFAULT_PURGE_QUEUE, functions_app.purge, 1),
             (c.DEFAULT_LIFECYCLE_QUEUE, functions_app.lifecycle, 1),
+            (c.DEFAULT_MEDIA_QUEUE, functions_app.media, 1),
         ):
             if not receivers:
                 continue
@@ -279,6 +309,22 @@ class LocalStack:
         self.started_in = time.monotonic() - started
         self._write_state()
         return self
+
+    def _wire_cloud(self) -> None:
+        """The demo Cloud API number on the fake gateway's Graph API, its statuses signed back to the proxy."""
+        assert self.gateway is not None and self.demo is not None and self.db is not None
+        number = self.gateway.fake.cloud(
+            self.demo.cloud_phone_number_id,
+            access_token=self.secrets.demo_cloud_access_token,
+            app_secret=self.secrets.demo_cloud_app_secret,
+            waba_id=DEMO_WABA_ID,
+        )
+        number.webhook_url = self.cloud_webhook_url()
+        with self.db.as_service(self.demo.tenant_id) as conn:
+            conn.execute(
+                "update public.whatsapp_instances set gateway_base_url = %s where id = %s",
+                (self.gateway.fake.graph_url, self.demo.cloud_instance_id),
+            )
 
     def _children(self) -> list[Child]:
         """What the supervisor watches, each with how to bring it back."""
@@ -304,6 +350,7 @@ class LocalStack:
         assert self.moto is not None
         self.moto.start()
         create_queues(self.sqs)
+        create_bucket(self.s3)
         self._put_secrets()
         if self.gateway is not None:
             self.gateway.wire(again=True)
@@ -335,12 +382,18 @@ class LocalStack:
         )
         gateway_name = f"{LOCAL_GATEWAY_PREFIX}{self.demo.instance_id}"
         put_secret(self.secretsmanager, gateway_name, self.secrets.gateway_secret())
+        cloud_name = f"{CLOUD_SECRET_PREFIX}{self.demo.cloud_instance_id}"
+        put_secret(self.secretsmanager, cloud_name, self.secrets.cloud_secret(None))
         import psycopg
 
         with psycopg.connect(self.dsn) as conn:
             conn.execute(
                 "update public.whatsapp_instances set credentials_secret_name = %s where id = %s",
                 (gateway_name, self.demo.instance_id),
+            )
+            conn.execute(
+                "update public.whatsapp_instances set credentials_secret_name = %s, status = 'connected' where id = %s",
+                (cloud_name, self.demo.cloud_instance_id),
             )
 
     def _run_schedule(self) -> None:
@@ -349,6 +402,7 @@ class LocalStack:
         while not self._schedule_stop.wait(interval):
             try:
                 functions_app.scheduled_purge_handler({}, None)
+                functions_app.media_trash_handler({}, None)
             except Exception:  # keep the schedule going, as EventBridge would
                 functions_app.logger.exception("scheduled purge failed")
 
@@ -414,6 +468,11 @@ class LocalStack:
         assert self.demo is not None
         return f"{self.proxy_url}/webhooks/{self.demo.provider}/{self.demo.instance_id}"
 
+    def cloud_webhook_url(self) -> str:
+        """What the Meta app's webhook set-up points at (one URL for every number of the app)."""
+        assert self.demo is not None
+        return f"{self.proxy_url}/webhooks/cloud/{self.demo.cloud_instance_id}"
+
     def _write_state(self) -> None:
         assert self.demo is not None
         state: dict[str, Any] = {
@@ -430,7 +489,7 @@ class LocalStack:
             "worker_url": self.worker.url if self.worker else None,
             "gateway_url": self.gateway.url if self.gateway else None,
             "topics": {"tenant": tenant_topic(self.demo.tenant_id), "admin": tenant_admin_topic(self.demo.tenant_id)},
-            "demo": self.demo.__dict__,
+            "demo": {**self.demo.__dict__, "cloud_webhook_url": self.cloud_webhook_url()},
         }
         path = self.state_dir / "stack.json"
         path.write_text(json.dumps(state, indent=2))

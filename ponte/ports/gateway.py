@@ -12,7 +12,16 @@ from abc import ABC, abstractmethod
 from pydantic import BaseModel, ConfigDict
 
 from ponte.domain.events import Provider
-from ponte.domain.gateway import GatewayMessage, SentMessage, SessionInfo
+from ponte.domain.gateway import (
+    FetchedMedia,
+    GatewayMessage,
+    MediaRef,
+    MediaUpload,
+    MessageTemplate,
+    SentMessage,
+    SessionInfo,
+)
+from ponte.domain.outbound import OutboundContent, OutboundKind
 
 
 class GatewayTarget(BaseModel):
@@ -71,12 +80,33 @@ class GatewayRejectedError(GatewayError):
     code = "gateway_rejected"
 
 
+class GatewayUnsupportedError(GatewayError):
+    """The provider cannot send this kind of message (nothing was sent)."""
+
+    code = "unsupported_by_provider"
+
+
 class Gateway(ABC):
     """One session on one gateway, with one set of credentials."""
 
     @abstractmethod
     def send_text(self, to: str, text: str) -> SentMessage:
         """Send once (never retried here). ``to``: E.164 digits or a JID."""
+
+    def send_content(self, to: str, content: OutboundContent, media: MediaUpload | None = None) -> SentMessage:
+        """Send a template, media, location, contact card or interactive message once; ``media``: the
+        uploaded file of a media send. Providers override what they support."""
+        if content.kind is OutboundKind.TEXT and content.text:
+            return self.send_text(to, content.text)
+        raise GatewayUnsupportedError(f"this provider does not send {content.kind.value} messages")
+
+    def fetch_media(self, ref: MediaRef, max_bytes: int) -> FetchedMedia:
+        """A received file's bytes, at most ``max_bytes`` + 1 (more says "too large")."""
+        raise GatewayUnsupportedError("this provider cannot fetch media")
+
+    def templates(self) -> list[MessageTemplate]:
+        """The account's message templates (Cloud API only)."""
+        raise GatewayUnsupportedError("this provider has no message templates")
 
     @abstractmethod
     def status(self) -> SessionInfo: ...

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ponte.domain.feedback import SuggestionOutcome
 from ponte.domain.gateway import SentMessage
+from ponte.domain.outbound import OutboundContent
 from ponte.domain.outbox import Origin, OutboxRecord, OutboxStatus
 from ponte.ports.gateway import GatewayTarget
 
@@ -40,6 +41,7 @@ class OutboxDraft(BaseModel):
     suggestion_outcome: SuggestionOutcome | None = None
     origin: Origin = "agent"
     automatic_kind: str | None = None  # greeting, away, queue_position, csat_request, csat_thanks
+    content: OutboundContent | None = None  # None: a text (``body``)
 
 
 class SendStore(ABC):
@@ -80,6 +82,10 @@ class SendStore(ABC):
 
     @abstractmethod
     def set_instance_status(self, instance_id: str, tenant_id: str, status: str) -> None: ...
+
+    @abstractmethod
+    def last_inbound_at(self, claims: Claims, conversation_id: str) -> datetime | None:
+        """When the contact last wrote in this conversation (the Cloud API's service window)."""
 
 
 class SuggestionNotFound(Exception):

@@ -16,8 +16,10 @@ from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import ConnectionEvent, MessageEvent, QrEvent
 from ponte.domain.lifecycle_job import LifecycleJob, MessageSignal
+from ponte.domain.media import FETCHED_KINDS, MediaJob
 from ponte.ports.analysis import AnalyzeJobQueue
 from ponte.ports.lifecycle import LifecycleQueue
+from ponte.ports.media import MediaJobQueue
 from ponte.ports.store import IngestStore, SavedMessage
 
 logger = logging.getLogger(__name__)
@@ -65,6 +67,8 @@ class _AfterCommit:
             for (tenant, conversation), signals in self.lifecycle.items()
         ]
 
+    media: list[MediaJob] = field(default_factory=list)  # newly stored media messages: fetch their files
+
 
 class IngestService:
     def __init__(
@@ -73,7 +77,9 @@ class IngestService:
         analyze_queue: AnalyzeJobQueue | None = None,
         sessions: SessionObserver | None = None,
         lifecycle_queue: LifecycleQueue | None = None,
+        media_queue: MediaJobQueue | None = None,
     ) -> None:
+        self._media_queue = media_queue
         self._store = store
         self._analyze_queue = analyze_queue
         self._sessions = sessions
@@ -106,6 +112,9 @@ class IngestService:
             if self._sessions is not None:
                 self._sessions.on_event(instance_id, session_event)
         self._signal_lifecycle(after)
+        if self._media_queue is not None:
+            for media_job in after.media:
+                self._media_queue.enqueue(media_job)
         if after.jobs and self._analyze_queue is None:
             logger.warning("no analyze queue configured: message stored without analysis")
             return
@@ -132,6 +141,13 @@ class IngestService:
             after.sessions.append((envelope.instance_id, event))
         if isinstance(event, MessageEvent):
             after.signal(envelope.tenant_id, saved)
+            if (
+                saved.stored
+                and saved.message_id is not None
+                and event.media is not None
+                and event.kind in FETCHED_KINDS
+            ):
+                after.media.append(MediaJob(tenant_id=envelope.tenant_id, message_id=saved.message_id))
         enqueued = False
         if saved.needs_analysis and saved.message_id is not None:
             after.jobs.append(AnalyzeJob(tenant_id=envelope.tenant_id, message_id=saved.message_id))

@@ -23,6 +23,7 @@ from ponte.ports.instances import InstanceDirectory
 from ponte.ports.privacy import PrivacySettings
 from ponte.ports.quarantine import QuarantineStore
 from ponte.ports.queue import EventQueue
+from ponte.services.cloud_webhooks import VERIFY_ROUTE, CloudWebhooks, Handshake
 from ponte.services.exceptions import (
     BadRequestError,
     PayloadTooLargeError,
@@ -76,7 +77,9 @@ class IntakeService:
         quarantine: QuarantineStore | None = None,
         max_events: int = MAX_EVENTS_PER_BODY,
         limiter: InstanceRateLimiter | None = None,
+        cloud: CloudWebhooks | None = None,
     ) -> None:
+        self._cloud = cloud
         self._max_events = max_events
         self._limiter = limiter
         self._instances = instances
@@ -108,7 +111,7 @@ class IntakeService:
                     self._limiter.charge(instance.id, len(normalized.events))
                 if len(normalized.events) > self._max_events:
                     raise TooManyEventsError(f"a body may carry at most {self._max_events} events")
-                response = self._gate.dispatch(instance, normalized)
+                response = self._dispatch(instance, request.provider, normalized)
             except (BadRequestError, UnprocessableError, TooManyEventsError) as exc:
                 quarantine = self._quarantine(instance, request, exc, event_name)
                 raise
@@ -139,6 +142,49 @@ class IntakeService:
         )
         return response
 
+    def handshake(self, provider: str, instance_id: str, params: Mapping[str, str]) -> Handshake:
+        """Meta's GET verification of a Cloud API webhook; never raises, leaves one diagnostics row."""
+        started = self._clock.monotonic()
+        try:
+            if provider != "cloud" or self._cloud is None:
+                result = Handshake(403, "forbidden", "verification_failed")
+            else:
+                result = self._cloud.handshake(instance_id, dict(params))
+        except Exception:  # the secret store or the database failing: Meta tries again later
+            logger.exception("webhook handshake failed")
+            result = Handshake(503, "try again later", "unavailable")
+        self._record(
+            DiagnosticsEntry(
+                route=VERIFY_ROUTE,
+                tenant_id=result.instance.tenant_id if result.instance else None,
+                instance_id=result.instance.id if result.instance else None,
+                event="verification",
+                outcome="accepted" if result.status_code == 200 else "rejected",
+                status_code=result.status_code,
+                latency_ms=(self._clock.monotonic() - started) * 1000,
+                error_code=result.error_code,
+                detail={"provider": provider[:40]},
+            )
+        )
+        return result
+
+    def _dispatch(self, instance: InstanceRecord, provider: str, normalized: Normalized) -> WebhookResponse:
+        """Through the privacy gate to the queue; a Cloud API body is first split by phone number."""
+        if provider != "cloud" or self._cloud is None:
+            return self._gate.dispatch(instance, normalized)
+        routes, refused = self._cloud.route(instance, normalized)
+        responses = [self._gate.dispatch(target, part) for target, part in routes]
+        accepted = [r.body for r in responses if r.body.get("outcome") == "accepted"]
+        if accepted:
+            events, dropped = sum(b["events"] for b in accepted), sum(b["dropped"] for b in accepted)
+            return WebhookResponse(
+                200, {"outcome": "accepted", "events": events, "dropped": dropped, "refused": refused}
+            )
+        if refused:
+            # another tenant's number, or one of another Meta app: never stored, and no retry helps
+            return WebhookResponse(200, {"outcome": "ignored", "reason": "phone_number_not_routed"})
+        return responses[0]
+
     def _record(self, entry: DiagnosticsEntry) -> None:
         """A diagnostics failure never changes what the gateway is told (the events may be queued)."""
         try:
@@ -153,6 +199,12 @@ class IntakeService:
             raise RateLimitedError("too many events from this instance; retry later", retry_after=wait)
 
     def _authenticate(self, request: WebhookRequest) -> InstanceRecord:
+        if request.provider == "cloud":  # Meta signs the body with the app secret; no secret header
+            if self._cloud is None:
+                raise UnauthorizedError("unknown instance or invalid credentials")
+            return self._cloud.authenticate(
+                request.instance_id, dict(request.headers), request.body, request.path_secret
+            )
         secret = request.path_secret or request.headers.get(SECRET_HEADER)
         instance = self._instances.find(request.instance_id)
         # Always hash and compare, so that timing does not tell unknown instance from wrong secret.

@@ -7,6 +7,7 @@ the number.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,6 +30,8 @@ from ponte.ports.accounts import MembershipReader
 from ponte.ports.privacy import NotPrivacyAdminError, PrivacyAdmin, PurgeStore
 from ponte.services.exceptions import BadRequestError, ForbiddenError, NotFoundError
 
+logger = logging.getLogger(__name__)
+
 ADMIN_ROLES = frozenset({"owner", "admin"})
 
 
@@ -41,11 +44,13 @@ class PrivacyService:
         memberships: MembershipReader,
         audit_key: bytes,
         on_change: Callable[[str], None] | None = None,
+        after_purge: Callable[[], int] | None = None,
     ) -> None:
         """``on_change(tenant_id)``: after a hide, unhide or erasure committed (a cache of the
         tenant's hidden list drops its copy before the call returns)."""
         if not audit_key:
             raise ValueError("the audit hash key is required")
+        self._after_purge = after_purge
         self._admin = admin
         self._purge = purge
         self._memberships = memberships
@@ -63,6 +68,7 @@ class PrivacyService:
         except NotPrivacyAdminError as exc:
             raise _forbidden() from exc
         self._changed(tenant_id)
+        self._empty_trash()
         return HideResult(
             tenant_id=tenant_id, contact=subject.key, action=PrivacyAction.HIDE, hidden_forms=len(forms), deleted=report
         )
@@ -83,6 +89,7 @@ class PrivacyService:
         except NotPrivacyAdminError as exc:
             raise _forbidden() from exc
         self._changed(tenant_id)
+        self._empty_trash()
         return HideResult(tenant_id=tenant_id, contact=subject.key, action=PrivacyAction.ERASE, deleted=report)
 
     def hidden(self, claims: Mapping[str, Any], tenant_id: str | None) -> HiddenList:
@@ -95,7 +102,18 @@ class PrivacyService:
         subjects = self._purge.hidden_subjects(tenant_id)
         for tenant, subject in subjects:
             reports.append(self._purge.sweep(tenant, subject, subject_hash(self._key, subject), actor))
+        if subjects:
+            self._empty_trash()
         return SweepResult(subjects=len(subjects), deleted=merge_reports(reports))
+
+    def _empty_trash(self) -> None:
+        """The purged files' objects go now; a failure leaves them to the media trash schedule."""
+        if self._after_purge is None:
+            return
+        try:
+            self._after_purge()
+        except Exception:
+            logger.warning("media objects not deleted yet: the media trash schedule retries", exc_info=True)
 
     def _target(self, claims: Mapping[str, Any], ref: ContactRef) -> tuple[str, Subject]:
         if ref.contact_id:

@@ -12,6 +12,7 @@ from ponte.domain.outcomes import Normalized
 from ponte.domain.quarantine import QuarantinedPayload
 from ponte.ports.instances import InstanceDirectory
 from ponte.ports.quarantine import QuarantineStore
+from ponte.services.cloud_webhooks import CloudWebhooks
 from ponte.services.exceptions import QueueUnavailableError, ServiceError
 from ponte.services.gate import EventGate
 from ponte.services.ingest_failures import INGEST_PROVIDER
@@ -33,7 +34,9 @@ class QuarantineReplayService:
         instances: InstanceDirectory,
         normalize: Callable[[str, Any, str], Normalized],
         gate: EventGate,
+        cloud: CloudWebhooks | None = None,
     ) -> None:
+        self._cloud = cloud
         self._quarantine = quarantine
         self._instances = instances
         self._normalize = normalize
@@ -61,13 +64,24 @@ class QuarantineReplayService:
         except ServiceError as exc:
             return ReplayResult(entry.id, "rejected", exc.code)
         normalized = self._normalize(entry.provider, payload, instance.gateway_instance)
+        # a Cloud API body is split by phone number as a live one is (other numbers refused)
+        routes = [(instance, normalized)]
+        if entry.provider == "cloud" and self._cloud is not None:
+            routes, refused = self._cloud.route(instance, normalized)
+            if not routes and refused:
+                return ReplayResult(entry.id, "ignored", "phone_number_not_routed")
+        outcomes: list[tuple[str, str | None]] = []
         try:
-            response = self._gate.dispatch(instance, normalized)
+            for target, part in routes:
+                response = self._gate.dispatch(target, part)
+                outcomes.append((str(response.body["outcome"]), response.body.get("reason")))
         except QueueUnavailableError:
             return ReplayResult(entry.id, "pending", "queue_unavailable")
         except ServiceError as exc:
             return ReplayResult(entry.id, "rejected", exc.code)
-        return ReplayResult(entry.id, str(response.body["outcome"]), response.body.get("reason"))
+        accepted = [o for o in outcomes if o[0] == "accepted"]
+        outcome, reason = accepted[0] if accepted else outcomes[0]
+        return ReplayResult(entry.id, outcome, reason)
 
     def _requeue(self, entry: QuarantinedPayload) -> ReplayResult:
         """An event that failed at ingest goes back to the ingest queue as it was accepted."""

@@ -19,8 +19,9 @@ from datetime import timedelta
 from typing import Any
 
 from ponte.domain.feedback import outcome_of
-from ponte.domain.gateway import SentMessage
+from ponte.domain.gateway import MediaUpload, SentMessage
 from ponte.domain.identity import canonical_phone
+from ponte.domain.outbound import OutboundContent, OutboundKind, text_content
 from ponte.domain.outbox import (
     MAX_TEXT_CHARS,
     OutboxRecord,
@@ -28,6 +29,7 @@ from ponte.domain.outbox import (
     request_hash,
     same_text,
 )
+from ponte.domain.service_window import template_route, window_applies, window_open
 from ponte.ports.clock import Clock
 from ponte.ports.gateway import (
     GatewayAmbiguousError,
@@ -38,7 +40,9 @@ from ponte.ports.gateway import (
     GatewayNotLoggedError,
     GatewayRejectedError,
     GatewayUnavailableError,
+    GatewayUnsupportedError,
 )
+from ponte.ports.media import MediaUploadNotFound, MediaUploads
 from ponte.ports.sending import OutboxDraft, SendStore, SendTarget, SuggestionNotFound, Suggestions
 from ponte.services.exceptions import (
     BadGatewayError,
@@ -66,6 +70,22 @@ class SendCommand:
     # a virtual conversation (deep link): the phone, and the instance when the tenant has several
     phone: str | None = None
     instance_id: str | None = None
+    # a template, media, location, contact card or interactive message; None: the text above
+    content: OutboundContent | None = None
+
+
+class OutsideServiceWindowError(UnprocessableError):
+    """A free-form message to a Cloud API contact who has not written in 24 hours: only an approved
+    template may go; ``data.template_route`` says where to send one."""
+
+    code = "outside_service_window"
+
+    def __init__(self, conversation_id: str | None) -> None:
+        route = template_route(conversation_id)
+        super().__init__(
+            f"more than 24 hours since the contact last wrote: only an approved template may be sent (POST {route})"
+        )
+        self.data = {"template_route": route}
 
 
 @dataclass(frozen=True)
@@ -102,7 +122,9 @@ class SendService:
         stale_pending_seconds: float = 120.0,
         echo_window_seconds: float = 120.0,
         on_sent: SentHook | None = None,
+        uploads: MediaUploads | None = None,
     ) -> None:
+        self._uploads = uploads
         self._store = store
         self._gateways = gateways
         self._suggestions = suggestions
@@ -113,10 +135,11 @@ class SendService:
         self._on_sent = on_sent
 
     def send(self, claims: Claims, command: SendCommand) -> SendResult:
-        text = _validate(command)
+        content = _validate(command)
+        text = content.preview()
         target = self._target(claims, command)
         outcome = None
-        if command.suggestion_id:
+        if command.suggestion_id and content.kind is OutboundKind.TEXT:
             try:
                 suggested = self._suggestions.text_of(claims, command.suggestion_id, target.conversation_id)
             except SuggestionNotFound as exc:
@@ -129,10 +152,12 @@ class SendService:
                 target=target.conversation_id or f"{target.gateway.instance_id}:{target.chat_key}",
                 text=text,
                 suggestion_id=command.suggestion_id,
+                content=content,
             ),
             body=text,
             suggestion_id=command.suggestion_id,
             suggestion_outcome=outcome,
+            content=content if content.kind is not OutboundKind.TEXT else None,
         )
         record, created = self._store.begin(claims, draft)
         if created:
@@ -145,7 +170,7 @@ class SendService:
         """An automatic message (greeting, queue position, CSAT...): the same outbox, idempotency and
         gateway path as an agent's send, as the service, marked ``origin = 'automatic'``."""
         claims: Claims = {"role": "service_role", "tenant_id": tenant_id}
-        text = _validate(SendCommand(text=text, idempotency_key=idempotency_key, conversation_id=conversation_id))
+        text = _validate_text(SendCommand(text=text, idempotency_key=idempotency_key, conversation_id=conversation_id))
         target = self._store.conversation_target(claims, conversation_id)
         if target is None:
             raise NotFoundError("no such conversation", code="conversation_not_found")
@@ -189,8 +214,16 @@ class SendService:
     def _attempt(self, claims: Claims, target: SendTarget, record: OutboxRecord) -> SendResult:
         record = self._store.mark(claims, record.id, OutboxStatus.PENDING, attempt=True)
         try:
+            content = record.content()
+            self._check_window(claims, target, content)
             gateway = self._gateways.for_instance(target.gateway)
-            sent = gateway.send_text(target.recipient, record.body)
+            if content.kind is OutboundKind.TEXT:
+                sent = gateway.send_text(target.recipient, record.body)
+            else:
+                sent = gateway.send_content(target.recipient, content, self._media_of(claims, record, content))
+        except ServiceError as exc:  # refused before any call (the window, a missing upload)
+            self._store.mark(claims, record.id, OutboxStatus.FAILED, error_code=exc.code)
+            raise
         except GatewayAmbiguousError as exc:
             self._store.mark(claims, record.id, OutboxStatus.UNCONFIRMED, error_code=exc.code)
             confirmed = self._reconcile(claims, target, record)
@@ -201,13 +234,34 @@ class SendService:
             self._store.mark(claims, record.id, OutboxStatus.FAILED, error_code=exc.code)
             if isinstance(exc, GatewayNotLoggedError):
                 self._store.set_instance_status(target.gateway.instance_id, target.gateway.tenant_id, "not_logged")
-            raise _service_error(exc) from exc
+            raise gateway_error(exc) from exc
         except Exception:
             # a bug or a dependency down before the gateway answered: the row says it failed (never
             # a pending send that looks under way) and the error reaches the boundary as it is
             self._store.mark(claims, record.id, OutboxStatus.FAILED, error_code="internal_error")
             raise
         return SendResult(201, self._sent(claims, record, sent))
+
+    def _check_window(self, claims: Claims, target: SendTarget, content: OutboundContent) -> None:
+        """Before any call to Meta: outside the 24-hour window only a template may go."""
+        if not window_applies(target.gateway.provider) or content.kind is OutboundKind.TEMPLATE:
+            return
+        last = self._store.last_inbound_at(claims, target.conversation_id) if target.conversation_id else None
+        if not window_open(last, self._clock.now()):
+            raise OutsideServiceWindowError(target.conversation_id)
+
+    def _media_of(self, claims: Claims, record: OutboxRecord, content: OutboundContent) -> MediaUpload | None:
+        """The uploaded file of a media send (none for the other kinds)."""
+        if content.media is None:
+            return None
+        if self._uploads is None:
+            raise UnprocessableError("media sends need the media bucket", code="media_unavailable")
+        try:
+            return self._uploads.read_upload(record.tenant_id, content.media.upload_id, content.kind)
+        except MediaUploadNotFound as exc:
+            raise UnprocessableError(
+                "the upload is missing, over its size or not a file of that kind", code="upload_not_found"
+            ) from exc
 
     def _reconcile(self, claims: Claims, target: SendTarget, record: OutboxRecord) -> OutboxRecord | None:
         """The send's fate from the own outbox (an echo stored meanwhile), then from the gateway."""
@@ -257,23 +311,36 @@ class SendService:
         return target
 
 
-def _validate(command: SendCommand) -> str:
+def _validate(command: SendCommand) -> OutboundContent:
+    """The content to send (a text unless the command carries another kind), with a valid key."""
+    if command.content is not None and command.content.kind is not OutboundKind.TEXT:
+        _validate_key(command.idempotency_key)
+        return command.content
+    return text_content(_validate_text(command))
+
+
+def _validate_key(key: object) -> None:
+    if not isinstance(key, str) or not 8 <= len(key) <= 200:
+        raise BadRequestError("idempotency_key must have 8 to 200 characters", code="invalid_idempotency_key")
+
+
+def _validate_text(command: SendCommand) -> str:
     text = command.text.strip() if isinstance(command.text, str) else ""
     if not text:
         raise BadRequestError("text is empty", code="empty_text")
     if len(text) > MAX_TEXT_CHARS:
         raise BadRequestError(f"text over {MAX_TEXT_CHARS} characters", code="text_too_long")
-    key = command.idempotency_key
-    if not isinstance(key, str) or not 8 <= len(key) <= 200:
-        raise BadRequestError("idempotency_key must have 8 to 200 characters", code="invalid_idempotency_key")
+    _validate_key(command.idempotency_key)
     return text
 
 
-def _service_error(exc: GatewayError) -> ServiceError:
+def gateway_error(exc: GatewayError) -> ServiceError:
     if isinstance(exc, GatewayNotLoggedError):
         return ServiceUnavailableError("the WhatsApp session is not logged in", code=exc.code)
     if isinstance(exc, GatewayUnavailableError):
         return ServiceUnavailableError("the gateway could not be reached", code=exc.code)
+    if isinstance(exc, GatewayUnsupportedError):
+        return UnprocessableError(exc.message, code=exc.code)
     if isinstance(exc, GatewayRejectedError):
         return UnprocessableError("the gateway refused the message", code=exc.code)
     if isinstance(exc, GatewayAuthError | GatewayNotConfiguredError):

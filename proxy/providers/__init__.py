@@ -7,10 +7,11 @@ from typing import Any
 from ponte.domain.events import trusted
 from ponte.domain.exceptions import AnomalousPayloadError, UnsupportedEventError
 from ponte.domain.outcomes import Normalized, Outcome
-from proxy.providers import evolution, wppconnect
+from proxy.providers import cloud, evolution, wppconnect
 from proxy.providers.base import Normalizer
 
 NORMALIZERS: dict[str, Normalizer] = {
+    "cloud": cloud.normalize,
     "evolution": evolution.normalize,
     "wppconnect": wppconnect.normalize,
 }
@@ -41,6 +42,8 @@ def normalize(provider: str, payload: Any, *, instance: str) -> Normalized:
 def _name(payload: Any) -> str | None:
     try:
         name = payload.get("event") if isinstance(payload, dict) else None
+        if name is None and isinstance(payload, dict) and payload.get("object") is not None:
+            name = "whatsapp_business_account"  # the Cloud API's envelope has no event name
     except Exception:
         return None
     return name[:80] if isinstance(name, str) else None

@@ -298,7 +298,9 @@ def test_the_admin_pages_the_diagnostics_log_with_filters(inbox: InboxSession) -
 def test_a_reset_shows_the_new_qr_and_a_send_then_fails_in_words(inbox: InboxSession) -> None:
     # Last: the demo instance stays logged out after it.
     page = inbox.open("/admin/instancias")
-    card = page.locator("[data-instance]")
+    # the demo's Evolution number (its Cloud API number has no QR: Meta keeps that session)
+    assert inbox.stack.demo is not None
+    card = page.locator(f'[data-instance="{inbox.stack.demo.instance_id}"]')
     expect(card.locator("[data-instance-status]")).to_be_visible()
     # WHEN the admin confirms a reset total
     page.once("dialog", lambda d: d.accept())

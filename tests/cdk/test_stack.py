@@ -14,7 +14,7 @@ from tests.cdk.conftest import Synth, Synths
 pytestmark = pytest.mark.cdk
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUE_KEYS = ("ingest", "bulk", "analyze", "purge", "lifecycle")
+QUEUE_KEYS = ("ingest", "bulk", "analyze", "purge", "lifecycle", "media")
 DATABASE, APP, WORKER, GATEWAY = "database_url", "app", "worker_token", "gateway"
 
 
@@ -248,8 +248,9 @@ def test_each_function_may_touch_only_its_own_queues_and_secrets(synths: Synths)
     expected = [
         # (synth, app, function, consumes, sends to, reads secrets)
         (real, "proxy", "api_handler", (), ("ingest", "bulk", "purge", "lifecycle"), (DATABASE, APP, GATEWAY)),
-        (real, "functions", "ingest", ("ingest",), ("analyze", "lifecycle"), (DATABASE, APP)),
-        (real, "functions", "ingest_bulk", ("bulk",), ("analyze", "lifecycle"), (DATABASE, APP)),
+        (real, "functions", "ingest", ("ingest",), ("analyze", "lifecycle", "media"), (DATABASE, APP)),
+        (real, "functions", "ingest_bulk", ("bulk",), ("analyze", "lifecycle", "media"), (DATABASE, APP)),
+        (real, "functions", "media", ("media",), (), (DATABASE, APP, GATEWAY)),
         (real, "functions", "analyze", ("analyze",), ("analyze", "lifecycle"), (DATABASE, APP, WORKER)),
         (real, "functions", "lifecycle", ("lifecycle",), (), (DATABASE, APP, GATEWAY)),
         (real, "functions", "lifecycle_timers", (), (), (DATABASE, APP, GATEWAY)),
@@ -270,6 +271,7 @@ def test_no_role_has_wildcard_resources_beyond_its_logs(synths: Synths) -> None:
         roles = s.resources("AWS::IAM::Role")
         assert roles, "one role per function"
         per_instance = json.dumps(_ref(s, s.stack.secrets.gateway_arn_pattern()))
+        bucket_objects = json.dumps(_ref(s, s.stack.media_bucket.bucket.arn_for_objects("*")))
         assert per_instance.endswith(':secret:ponte/test/gateway/*"]]}')
         for role_id, role in roles.items():
             for policy in role["Properties"]["Policies"]:
@@ -278,7 +280,8 @@ def test_no_role_has_wildcard_resources_beyond_its_logs(synths: Synths) -> None:
                         statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
                     )
                     for resource in resources:
-                        if "*" not in json.dumps(resource) or json.dumps(resource) == per_instance:
+                        # the per-instance gateway secrets and the media bucket's objects are prefixes
+                        if "*" not in json.dumps(resource) or json.dumps(resource) in (per_instance, bucket_objects):
                             continue
                         assert all(a.startswith("logs:") for a in statement["Action"]), (role_id, statement)
         # every permission is inline in the function's own role (created before its event source mapping)
@@ -359,3 +362,61 @@ def test_deployment_packages_ship_the_shared_code_and_lean_dependencies(
     assert any(n.startswith("pydantic_core/") and n.endswith("-x86_64-linux-gnu.so") for n in names)
     # nothing Lambda provides or the app does not need at run time
     assert not tops & {"boto3", "botocore", "click", "pip", "setuptools", "yaml", "moto", "pytest", "aws_xray_sdk"}
+
+
+# -- the media bucket ------------------------------------------------------------------------------
+
+
+def test_the_media_bucket_is_private_encrypted_tls_only_with_a_lifecycle(synths: Synths) -> None:
+    s = synths.real
+    (bucket,) = s.resources("AWS::S3::Bucket").values()
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    ]
+    assert "VersioningConfiguration" not in props  # a purge deletes for good
+    rules = {rule["Id"]: rule for rule in props["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-uploads"]["Prefix"] == "uploads/" and rules["expire-uploads"]["ExpirationInDays"] == 2
+    assert rules["abort-multipart"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert rules["media-infrequent-access"]["Transitions"] == [{"StorageClass": "STANDARD_IA", "TransitionInDays": 90}]
+    assert bucket["DeletionPolicy"] == "Retain"
+    # TLS only: the bucket policy denies any request without it
+    (policy,) = s.resources("AWS::S3::BucketPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for st in statements
+    )
+
+
+def test_only_the_functions_that_need_the_bucket_reach_it_and_by_object_only(synths: Synths) -> None:
+    s = synths.real
+    objects = _ref(s, s.stack.media_bucket.bucket.arn_for_objects("*"))
+    bucket_name = _ref(s, s.stack.media_bucket.bucket.bucket_name)
+    expected = {
+        ("proxy", "api_handler"): {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+        ("functions", "media"): {"s3:PutObject"},
+        ("functions", "purge"): {"s3:DeleteObject"},
+        ("functions", "media_trash"): {"s3:DeleteObject"},
+        ("functions", "scheduled_purge"): {"s3:DeleteObject"},
+        ("functions", "ingest"): set(),
+        ("functions", "analyze"): set(),
+    }
+    for (app, name), actions in expected.items():
+        granted = {a for a in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket")
+                   if _granted(s, app, name, a)}  # fmt: skip
+        assert granted == actions, name
+        for action in actions:
+            assert _granted(s, app, name, action) == [objects], (name, action)
+        env = s.function(app, name)["Properties"]["Environment"]["Variables"]
+        assert (env.get("PONTE_MEDIA_BUCKET") == bucket_name) == bool(actions), name
+    ingest_env = s.function("functions", "ingest")["Properties"]["Environment"]["Variables"]
+    assert ingest_env["PONTE_MEDIA_QUEUE_URL"] == _ref(s, s.stack.queues["media"].queue.queue_url)
+    (event,) = _sqs_events(s.function("functions", "media"))
+    assert event["Properties"]["BatchSize"] == 1
+    assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 5}

@@ -86,6 +86,12 @@ def seed_other_instance(stack: LocalStack) -> str:
             gateway_instance="loja-sul",
             webhook_secret=OTHER_SECRET,
         )
+        # a gateway of its own: the local stack's wiring loop leaves it alone (wiring an instance
+        # gives it a new webhook secret, which would race this test's posts)
+        conn.execute(
+            "update public.whatsapp_instances set gateway_base_url = 'http://127.0.0.1:9' where id = %s",
+            (OTHER_INSTANCE,),
+        )
     return f"{stack.proxy_url}/webhooks/evolution/{OTHER_INSTANCE}"
 
 

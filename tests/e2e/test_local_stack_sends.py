@@ -148,14 +148,18 @@ def test_a_deep_link_is_created_resolved_sent_and_lands_in_the_inbox(stack: Loca
     link = {"tenant_id": stack.demo.tenant_id, "phone": "(11) 98765-0044", "text": "Quero saber do meu pedido"}
     created = call(stack, "POST", "/deeplinks", json=link)
     assert created.status_code == 201, created.text
-    # WHEN the agent opens it: a signed, virtual conversation on the demo's one instance
+    # WHEN the agent opens it: a signed, virtual conversation; the demo has two numbers (Evolution and
+    # the Cloud API), so the agent picks one
     resolved = call(stack, "GET", f"/deeplinks/resolve?{created.json()['query']}", user=DEMO_AGENT_ID)
     assert resolved.status_code == 200, resolved.text
     body = resolved.json()
     assert body["signed"] is True and body["conversation"]["virtual"] is True
-    assert body["conversation"]["instance_id"] == stack.demo.instance_id
-    # AND sends the first message where the link says
-    send = {**body["send"]["body"], "instance_id": body["conversation"]["instance_id"]}
+    assert body["conversation"]["instance_id"] is None
+    assert sorted(body["conversation"]["instance_ids"]) == sorted(
+        [stack.demo.instance_id, stack.demo.cloud_instance_id]
+    )
+    # AND sends the first message where the link says, from the Evolution number
+    send = {**body["send"]["body"], "instance_id": stack.demo.instance_id}
     send |= {"text": body["prefilled_text"], "idempotency_key": "deeplink-local-01"}
     response = call(stack, body["send"]["method"], body["send"]["path"], user=DEMO_AGENT_ID, json=send)
     assert response.status_code == 201, response.text

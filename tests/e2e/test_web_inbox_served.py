@@ -60,8 +60,9 @@ def test_instances_are_the_callers_tenants_own(stack: LocalStack) -> None:
         return httpx.get(f"{stack.proxy_url}/instances?limit=%00&x=" + "9" * 5000, headers=headers, timeout=10)
 
     owner, agent, stranger, anonymous = get(stack.demo.user_id), get(DEMO_AGENT_ID), get(OTHER_USER), get(None)
-    assert [i["id"] for i in owner.json()["items"]] == [stack.demo.instance_id]
-    assert owner.json()["items"][0]["provider"] == stack.demo.provider
+    # the demo's Evolution number and its Cloud API number
+    items = {i["id"]: i["provider"] for i in owner.json()["items"]}
+    assert items == {stack.demo.instance_id: stack.demo.provider, stack.demo.cloud_instance_id: "cloud"}
     assert agent.json() == owner.json()  # agents filter the inbox by instance too
     assert stranger.json() == {"items": []}
     assert anonymous.status_code == 401

@@ -28,6 +28,16 @@ class FakeInstances(InstanceDirectory):
     def find(self, instance_id: str) -> InstanceRecord | None:
         return self.records.get(instance_id)
 
+    def find_by_gateway(self, tenant_id: str, provider: str, gateway_instance: str) -> InstanceRecord | None:
+        return next(
+            (
+                r
+                for r in self.records.values()
+                if (r.tenant_id, r.provider.value, r.gateway_instance) == (tenant_id, provider, gateway_instance)
+            ),
+            None,
+        )
+
 
 class FakeQueue(EventQueue):
     def __init__(self, *, fail: bool = False) -> None:

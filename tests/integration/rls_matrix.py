@@ -36,6 +36,7 @@ OUTBOX = "00000000-0000-4000-8000-00000000aa11"
 TEAM = "00000000-0000-4000-8000-00000000aa12"
 NOTE = "00000000-0000-4000-8000-00000000aa13"
 CSAT = "00000000-0000-4000-8000-00000000aa14"
+UPLOAD = "00000000-0000-4000-8000-00000000aa15"
 
 USERS = {"nonmember": NONMEMBER, "agent": AGENT, "admin": ADMIN, "owner": OWNER}
 
@@ -76,6 +77,12 @@ insert into public.messages (id, tenant_id, instance_id, conversation_id, contac
 insert into public.webhook_quarantine (tenant_id, instance_id, provider, reason_code, raw_payload, payload_bytes)
   values ('{TENANT_A}', '{INSTANCE}', 'evolution', 'missing_key', '{{}}', 2);
 insert into public.contacts (id, tenant_id, identity_key) values ('{CONTACT2}', '{TENANT_A}', '+5511987650003');
+insert into public.message_media (message_id, tenant_id, conversation_id, state)
+  values ('{MESSAGE}', '{TENANT_A}', '{CONVERSATION}', 'pending');
+insert into public.media_uploads (id, tenant_id, conversation_id, kind, max_bytes, object_key)
+  values ('{UPLOAD}', '{TENANT_A}', '{CONVERSATION}', 'image', 10, 'uploads/a/b');
+insert into public.message_templates (tenant_id, instance_id, name, language, status)
+  values ('{TENANT_A}', '{INSTANCE}', 'pedido_enviado', 'pt_BR', 'APPROVED');
 insert into public.leads (id, tenant_id, contact_id, conversation_id) values ('{LEAD}', '{TENANT_A}', '{CONTACT}',
   '{CONVERSATION}');
 insert into public.message_analyses (id, tenant_id, message_id, conversation_id, lead_id, sentiment, sentiment_score,
@@ -192,6 +199,30 @@ TABLES: tuple[Table, ...] = (
         " 'olá', now())",
         "status = 'read'",
         _rw(MEMBERS, MEMBERS),
+    ),
+    Table(
+        "public.message_media",
+        f"message_id = '{MESSAGE}'",
+        "insert into public.message_media (message_id, tenant_id, conversation_id)"
+        f" values ('{MESSAGE2}', '{TENANT_A}', '{CONVERSATION}')",
+        "state = 'stored'",
+        {"select": MEMBERS},  # written by the media function (the service)
+    ),
+    Table(
+        "public.media_uploads",
+        f"id = '{UPLOAD}'",
+        "insert into public.media_uploads (tenant_id, conversation_id, kind, max_bytes, object_key, created_by)"
+        f" values ('{TENANT_A}', '{CONVERSATION}', 'image', 10, 'uploads/a/c', (select auth.uid()))",
+        "filename = filename",
+        {"select": MEMBERS, "insert": MEMBERS},  # agents create uploads to send; nobody edits one
+    ),
+    Table(
+        "public.message_templates",
+        f"instance_id = '{INSTANCE}' and name = 'pedido_enviado'",
+        "insert into public.message_templates (tenant_id, instance_id, name, language, status)"
+        f" values ('{TENANT_A}', '{INSTANCE}', 'novo', 'pt_BR', 'APPROVED')",
+        "status = status",
+        {"select": MEMBERS},  # the cache is written by the service (the proxy's template sync)
     ),
     Table(
         "public.proxy_diagnostics",

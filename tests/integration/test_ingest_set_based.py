@@ -88,13 +88,15 @@ def random_events(rng: random.Random, n: int) -> list[Any]:
         roll = rng.random()
         if ids and roll < 0.12:
             mid, direction, _, _ = rng.choice(ids)
+            status = rng.choice(list(AckStatus))
             events.append(
                 StatusEvent(
                     provider=Provider.EVOLUTION,
                     instance="t",
                     provider_message_id=mid,
                     from_me=rng.choice([None, direction is Direction.OUTBOUND]),
-                    status=rng.choice(list(AckStatus)),
+                    status=status,
+                    error_code=rng.choice(["131026", "131047"]) if status is AckStatus.ERROR else None,
                     occurred_at=at,
                 )
             )
@@ -106,7 +108,8 @@ def random_events(rng: random.Random, n: int) -> list[Any]:
                     instance="t",
                     provider_message_id=f"M{i + rng.randint(1, 6)}",
                     from_me=None,
-                    status=rng.choice([AckStatus.DELIVERED, AckStatus.READ, AckStatus.DELETED]),
+                    status=rng.choice([AckStatus.DELIVERED, AckStatus.READ, AckStatus.DELETED, AckStatus.ERROR]),
+                    error_code="131049",
                     occurred_at=at,
                 )
             )
@@ -183,7 +186,7 @@ def snapshot(db: Database, tenant: str) -> dict[str, Any]:
             ),
             "messages": rows(
                 "select m.chat_key, m.provider_message_id, m.direction, m.kind, m.body, m.status, m.status_at,"
-                " m.edited_at, m.target_message_id, v.chat_key as thread, c.identity_key"
+                " m.status_error, m.edited_at, m.target_message_id, v.chat_key as thread, c.identity_key"
                 " from public.messages m join public.conversations v on v.id = m.conversation_id"
                 " join public.contacts c on c.id = m.contact_id where m.tenant_id = %(t)s"
             ),
@@ -194,8 +197,8 @@ def snapshot(db: Database, tenant: str) -> dict[str, Any]:
                 " left join public.messages m on m.id = l.first_message_id where l.tenant_id = %(t)s"
             ),
             "pending_status": rows(
-                "select provider_message_id, direction, status, status_at from private.pending_message_status"
-                " where tenant_id = %(t)s"
+                "select provider_message_id, direction, status, status_at, error_code"
+                " from private.pending_message_status where tenant_id = %(t)s"
             ),
             "pending_edits": rows(
                 "select provider_message_id, body, edited_at from private.pending_message_edits where tenant_id = %(t)s"

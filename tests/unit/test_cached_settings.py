@@ -38,6 +38,9 @@ class Instances(InstanceDirectory):
     def __init__(self) -> None:
         self.reads = 0
 
+    def find_by_gateway(self, tenant_id: str, provider: str, gateway_instance: str) -> InstanceRecord | None:
+        return None
+
     def find(self, instance_id: str) -> InstanceRecord | None:
         self.reads += 1
         if instance_id != "known":

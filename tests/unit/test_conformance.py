@@ -90,3 +90,40 @@ def test_conformance_never_crashes_on_garbage(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     outcomes = [json.loads(line).get("outcome") for line in run.stdout.splitlines()[:-1]]
     assert outcomes == ["rejected", "rejected", "rejected"]
+
+
+def test_conformance_reads_a_cloud_folder_and_names_the_change_kinds(tmp_path: Path) -> None:
+    # GIVEN a folder named after the Cloud API provider with a text, two numbers, a failed status
+    # and a field Ponte does not handle
+    fixtures = ROOT / "proxy" / "providers" / "cloud" / "fixtures"
+    folder = tmp_path / "cloud"
+    folder.mkdir()
+    for name in (
+        "messages__text-br-no9th-digit__01",
+        "messages__two-entries-two-numbers-constructed__01",
+        "statuses__failed-131047-outside-window-constructed__01",
+        "message_template_status_update__approved__01",
+        "statuses__read-group__01",
+    ):
+        (folder / f"{name}.json").write_text((fixtures / f"{name}.json").read_text())
+    run = subprocess.run(
+        [sys.executable, "-m", "ponte.cli.main", "conformance", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    *lines, totals = [json.loads(line) for line in run.stdout.splitlines()]
+    by_file = {Path(line["file"]).stem: line for line in lines}
+    assert {name: (line["provider"], line["outcome"], line["reason"]) for name, line in by_file.items()} == {
+        "message_template_status_update__approved__01": ("cloud", "ignored", "unsupported_event"),
+        "messages__text-br-no9th-digit__01": ("cloud", "accepted", None),
+        "messages__two-entries-two-numbers-constructed__01": ("cloud", "accepted", None),
+        "statuses__failed-131047-outside-window-constructed__01": ("cloud", "accepted", None),
+        "statuses__read-group__01": ("cloud", "ignored", "group_chat"),
+    }
+    assert by_file["messages__two-entries-two-numbers-constructed__01"]["event"] == "messages+statuses"
+    text = by_file["messages__text-br-no9th-digit__01"]["events"][0]
+    assert text["chat"]["phone"] == "+5531988880001" and text["kind"] == "text"
+    assert totals["totals"] == {"files": 5, "accepted": 3, "ignored": 2}

@@ -10,8 +10,9 @@ then puts the real values once (README, "Deploy"):
 - ``ponte/<stage>/worker-token``: the inference worker's bearer token (generated: copy it
   to the VPS); its own secret so that only the analyze function can read it;
 - ``ponte/<stage>/gateway/<instance id>``: one JSON secret per WhatsApp instance (``api_key``,
-  ``webhook_secret``), named by ``whatsapp_instances.credentials_secret_name``. Created per
-  instance by the operator, so the stack grants the name prefix rather than a secret.
+  ``webhook_secret``; a Cloud API number: ``app_secret``, ``verify_token``, ``access_token``,
+  ``waba_id``), named by ``whatsapp_instances.credentials_secret_name``. Created per instance by
+  the operator, so the stack grants the name prefix rather than a secret.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from ponte import constants as c
 from ponte_cdk.chalice_app import API_HANDLER, ChaliceApp
 from ponte_cdk.discovery import AppHandlers, DiscoveryError, handlers_of, load_app
 from ponte_cdk.lambda_bundle import BASE_POLICY_FILE, DEFAULT_BUILD_DIR, stage_all
+from ponte_cdk.media_bucket import MediaBucket
 from ponte_cdk.secrets import PonteSecrets
 from ponte_cdk.wiring import (
     GATEWAY,
@@ -62,6 +63,8 @@ CONSUME_ACTIONS = [
 ]
 SEND_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
 SECRET_READ_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+# Object actions only (no listing, no bucket configuration); a signed URL acts with its signer's rights.
+BUCKET_ACTIONS = {"read": ["s3:GetObject"], "write": ["s3:PutObject"], "delete": ["s3:DeleteObject"]}
 
 
 def needs_of(handlers: AppHandlers, queue_keys: dict[str, str]) -> dict[str, Needs]:
@@ -109,6 +112,7 @@ class PonteStack(Stack):
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(self.settings.alarm_email))
         self.secrets = PonteSecrets(self, "Secrets", name_prefix=f"ponte/{self.settings.stage}")
         self.queues = {spec.key: self._work_queue(spec.key) for spec in QUEUES}
+        self.media_bucket = MediaBucket(self, "Media", cors_origins=self.settings.web_origins)
 
         self.apps: dict[str, ChaliceApp] = {}
         for name, project in projects.items():
@@ -126,6 +130,7 @@ class PonteStack(Stack):
             CfnOutput(self, f"{key.capitalize()}QueueUrl", value=queue.queue.queue_url)
         for key, secret in self.secrets.by_key.items():
             CfnOutput(self, f"{secret.node.id}SecretName", value=self.secrets.names[key], description=key)
+        CfnOutput(self, "MediaBucketName", value=self.media_bucket.bucket.bucket_name)
 
     # -- queues -------------------------------------------------------------------------------
 
@@ -172,6 +177,8 @@ class PonteStack(Stack):
             env[next(spec.url_env for spec in QUEUES if spec.key == key)] = self.queues[key].queue.queue_url
         if WORKER_TOKEN in need.secrets and self.settings.worker_url:
             env[c.WORKER_URL_ENV] = self.settings.worker_url
+        if need.bucket:
+            env[c.MEDIA_BUCKET_ENV] = self.media_bucket.bucket.bucket_name
         return env
 
     # -- wiring after packaging -----------------------------------------------------------------
@@ -210,6 +217,14 @@ class PonteStack(Stack):
                 secret_arns.append(self.secrets.gateway_arn_pattern())
             if secret_arns:
                 app.add_to_role(name, iam.PolicyStatement(actions=SECRET_READ_ACTIONS, resources=secret_arns))
+            bucket_actions = [a for access in sorted(need.bucket) for a in BUCKET_ACTIONS[access]]
+            if bucket_actions:
+                app.add_to_role(
+                    name,
+                    iam.PolicyStatement(
+                        actions=bucket_actions, resources=[self.media_bucket.bucket.arn_for_objects("*")]
+                    ),
+                )
             self._function_alarms(app, name)
 
     def _function_alarms(self, app: ChaliceApp, name: str) -> None:

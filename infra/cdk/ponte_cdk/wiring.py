@@ -30,6 +30,8 @@ QUEUES = (
     QueueSpec("bulk", c.DEFAULT_INGEST_BULK_QUEUE, c.INGEST_BULK_QUEUE_URL_ENV, max_concurrency=2),
     # The conversation lifecycle and its automation, after ingest, analyze and agents' resolutions.
     QueueSpec("lifecycle", c.DEFAULT_LIFECYCLE_QUEUE, c.LIFECYCLE_QUEUE_URL_ENV),
+    # Received media files to fetch into the media bucket: a few at a time (files of up to 100 MB).
+    QueueSpec("media", c.DEFAULT_MEDIA_QUEUE, c.MEDIA_QUEUE_URL_ENV, max_concurrency=5),
 )
 
 MAX_RECEIVE_COUNT = 5
@@ -52,12 +54,15 @@ class Needs:
     sends_to: frozenset[str] = frozenset()
     timeout_seconds: int = 30
     memory_mb: int = 512
+    # the media bucket: "read", "write" and / or "delete" of its objects
+    bucket: frozenset[str] = frozenset()
 
     def merged(self, other: Needs) -> Needs:
         return replace(
             self,
             secrets=self.secrets | other.secrets,
             sends_to=self.sends_to | other.sends_to,
+            bucket=self.bucket | other.bucket,
             timeout_seconds=max(self.timeout_seconds, other.timeout_seconds),
             memory_mb=max(self.memory_mb, other.memory_mb),
         )
@@ -71,21 +76,30 @@ PROXY_NEEDS = Needs(
     sends_to=frozenset({"ingest", "bulk", "purge", "lifecycle"}),
     timeout_seconds=28,
     memory_mb=1024,
+    # signed download URLs and upload forms, the uploads it sends, the objects a hide purges
+    bucket=frozenset({"read", "write", "delete"}),
 )
 
 # Consumers, by the queue they consume. Ingest enqueues analysis jobs; analyze calls
 # the worker (bearer token) and re-enqueues the full analysis when the worker was down.
 NEEDS_BY_QUEUE: dict[str, Needs] = {
-    "ingest": Needs(sends_to=frozenset({"analyze", "lifecycle"}), timeout_seconds=30),
-    "bulk": Needs(sends_to=frozenset({"analyze", "lifecycle"}), timeout_seconds=30),
+    "ingest": Needs(sends_to=frozenset({"analyze", "lifecycle", "media"}), timeout_seconds=30),
+    "bulk": Needs(sends_to=frozenset({"analyze", "lifecycle", "media"}), timeout_seconds=30),
     "analyze": Needs(
         secrets=frozenset({DATABASE_URL, APP, WORKER_TOKEN}),
         sends_to=frozenset({"analyze", "lifecycle"}),
         timeout_seconds=90,
     ),
-    "purge": Needs(timeout_seconds=120),
+    "purge": Needs(timeout_seconds=120, bucket=frozenset({"delete"})),
     # automatic messages (greeting, queue position, CSAT) go out through the gateways
     "lifecycle": Needs(secrets=frozenset({DATABASE_URL, APP, GATEWAY}), timeout_seconds=60),
+    # the gateway's file (its credentials), then the bucket
+    "media": Needs(
+        secrets=frozenset({DATABASE_URL, APP, GATEWAY}),
+        timeout_seconds=120,
+        memory_mb=1024,
+        bucket=frozenset({"write"}),
+    ),
 }
 
 # Scheduled handlers (purge sweep, diagnostics cleanup) and any handler named here.
@@ -93,6 +107,9 @@ SCHEDULED_NEEDS = Needs(timeout_seconds=120)
 NEEDS_BY_HANDLER: dict[str, Needs] = {
     # the lifecycle's timers route and assign, and a routed conversation may get its queue position
     "lifecycle_timers": Needs(secrets=frozenset({GATEWAY})),
+    # the sweeps that delete a purged contact's files from the media bucket
+    "scheduled_purge": Needs(bucket=frozenset({"delete"})),
+    "media_trash": Needs(bucket=frozenset({"delete"})),
 }
 
 
@@ -105,3 +122,5 @@ class StackSettings:
     alarm_email: str = ""
     jwks_url: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
+    # the web inboxes' origins allowed to post uploads to the media bucket (CORS); none: same-origin only
+    web_origins: tuple[str, ...] = ()

@@ -7,6 +7,7 @@ can hold a phone or a secret key), the operation, outcome, status, latency and e
 
 from __future__ import annotations
 
+import binascii
 import logging
 import random
 import time
@@ -17,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from ponte.domain.diagnostics import DiagnosticsEntry
+from ponte.domain.gateway import FetchedMedia
 from ponte.domain.retry import RetryPolicy
 from ponte.ports.diagnostics import DiagnosticsLog
 from ponte.ports.gateway import (
@@ -78,6 +80,8 @@ class GatewayHttp:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         query: Mapping[str, str | int] | None = None,
+        files: Mapping[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """One logical call; idempotent ones are retried on timeouts, 5xx and refused connections."""
         attempts = self._retry.max_attempts if idempotent else 1
@@ -92,6 +96,8 @@ class GatewayHttp:
                     json=json,
                     headers=headers,
                     query=query,
+                    files=files,
+                    data=data,
                 )
             except (GatewayUnavailableError, GatewayAmbiguousError):
                 if attempt >= attempts:
@@ -110,13 +116,17 @@ class GatewayHttp:
         json: Any,
         headers: Mapping[str, str] | None,
         query: Mapping[str, str | int] | None,
+        files: Mapping[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         url = self._base_url + template.format(**{k: _path_segment(v) for k, v in params.items()})
         started = time.monotonic()
         status: int | None = None
         error: GatewayError | None = None
         try:
-            response = self._client.request(method, url, json=json, headers=headers, params=query)
+            response = self._client.request(
+                method, url, json=json, headers=headers, params=query, files=files, data=data
+            )
             status = response.status_code
             error = self._error_of(response)
         except (httpx.ConnectError, httpx.ConnectTimeout):
@@ -137,6 +147,40 @@ class GatewayHttp:
         if error is not None:
             raise error
         return response
+
+    def download(self, url: str, *, headers: Mapping[str, str] | None = None, max_bytes: int, operation: str) -> bytes:
+        """A file the gateway points at (a media URL), streamed and cut at ``max_bytes`` + 1 bytes so
+        that the caller can tell "too large" without holding more. One attempt (the caller's job
+        is retried by its queue); one diagnostics row without the URL."""
+        started = time.monotonic()
+        status: int | None = None
+        error: GatewayError | None = None
+        chunks: list[bytes] = []
+        try:
+            with self._client.stream("GET", url, headers=headers) as response:
+                status = response.status_code
+                if status >= 400:
+                    error = GatewayRejectedError(f"the media URL answered {status}", status_code=status)
+                    if status in (401, 403):
+                        error = GatewayAuthError("the media URL refused the credentials", status_code=status)
+                else:
+                    size = 0
+                    for chunk in response.iter_bytes():
+                        chunks.append(chunk)
+                        size += len(chunk)
+                        if size > max_bytes:
+                            break
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            error = GatewayUnavailableError("the media URL could not be reached")
+        except httpx.HTTPError as exc:
+            error = GatewayAmbiguousError(f"media download failed: {exc.__class__.__name__}")
+        self._record(
+            method="GET", template="<media url>", operation=operation, attempt=1, status=status, started=started,
+            error=error,
+        )  # fmt: skip
+        if error is not None:
+            raise error
+        return b"".join(chunks)[: max_bytes + 1]
 
     def _error_of(self, response: httpx.Response) -> GatewayError | None:
         specific = self._classify(response)
@@ -187,3 +231,20 @@ class GatewayHttp:
 
 def _path_segment(value: str) -> str:
     return quote(value, safe="@:")
+
+
+def base64_media(value: Any, declared: Any, max_bytes: int) -> FetchedMedia:
+    """A file a gateway answers as base64 (``data:`` URLs too), decoded only when under the cap."""
+    if not isinstance(value, str) or not value:
+        raise GatewayRejectedError("the gateway answered no file")
+    if value.startswith("data:"):
+        header, _, value = value.partition(",")
+        declared = declared or header[5:].split(";", 1)[0]
+    declared = declared if isinstance(declared, str) and declared else None
+    if len(value) * 3 // 4 > max_bytes + 3:  # over the cap whatever the padding: never decoded
+        return FetchedMedia(data=b"", declared_type=declared, too_large=True)
+    try:
+        data = binascii.a2b_base64(value.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise GatewayRejectedError("the gateway's file is not base64") from exc
+    return FetchedMedia(data=data, declared_type=declared, too_large=len(data) > max_bytes)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 from typing import Any
 
 import httpx
 
-from ponte.adapters.gateways.base import GatewayHttp, json_body
+from ponte.adapters.gateways.base import GatewayHttp, base64_media, json_body
 from ponte.domain.events import AckStatus
-from ponte.domain.gateway import GatewayMessage, SentMessage, SessionInfo, SessionStatus
+from ponte.domain.gateway import (
+    FetchedMedia,
+    GatewayMessage,
+    MediaRef,
+    MediaUpload,
+    SentMessage,
+    SessionInfo,
+    SessionStatus,
+)
+from ponte.domain.outbound import MEDIA_KINDS, OutboundContent, OutboundKind
 from ponte.domain.timestamps import utc_from_timestamp
 from ponte.ports.gateway import (
     Gateway,
@@ -17,6 +27,7 @@ from ponte.ports.gateway import (
     GatewayError,
     GatewayNotLoggedError,
     GatewayRejectedError,
+    GatewayUnsupportedError,
 )
 
 _STATES = {
@@ -102,16 +113,33 @@ class EvolutionGateway(Gateway):
         body = self._call(
             "POST", "/message/sendText/{instance}", "send_text", idempotent=False, json={"number": to, "text": text}
         )
-        key = body.get("key") if isinstance(body, dict) else None
+        return _sent(body)
+
+    def send_content(self, to: str, content: OutboundContent, media: MediaUpload | None = None) -> SentMessage:
+        """Media (sendMedia; a voice note with sendWhatsAppAudio), a location, a contact card. Baileys'
+        buttons and lists do not reach most phones and there are no templates: those are unsupported."""
+        route, payload = _content_request(to, content, media)
+        return _sent(self._call("POST", route, f"send_{content.kind.value}", idempotent=False, json=payload))
+
+    def fetch_media(self, ref: MediaRef, max_bytes: int) -> FetchedMedia:
+        """``getBase64FromMediaMessage``: Evolution downloads and decrypts the file by the message's key."""
+        key = {"id": ref.provider_message_id, "fromMe": ref.from_me}
+        if ref.remote_jid:
+            key["remoteJid"] = ref.remote_jid
+        body = self._call(
+            "POST",
+            "/chat/getBase64FromMediaMessage/{instance}",
+            "fetch_media",
+            idempotent=True,
+            json={"message": {"key": key}, "convertToMp4": False},
+        )
+        body = body if isinstance(body, dict) else {}
+        return base64_media(body.get("base64"), body.get("mimetype"), max_bytes)
+
         message_id = key.get("id") if isinstance(key, dict) else None
         if not isinstance(message_id, str) or not message_id:
             # accepted (2xx) but no id: it may have been sent, so it is not a plain failure
             raise GatewayAmbiguousError("the gateway accepted the send without a message id")
-        jid = key.get("remoteJid") if isinstance(key, dict) else None
-        status = _SEND_STATUS.get(body.get("status")) if isinstance(body.get("status"), str) else None
-        return SentMessage(
-            provider_message_id=message_id, chat_jid=jid if isinstance(jid, str) else None, status=status
-        )
 
     def status(self) -> SessionInfo:
         try:
@@ -147,6 +175,44 @@ class EvolutionGateway(Gateway):
             records = messages.get("records") if isinstance(messages, dict) else messages
         found = [m for m in (_gateway_message(r) for r in records or [] if isinstance(r, dict)) if m]
         return sorted(found, key=lambda m: m.timestamp or 0, reverse=True)[:limit]
+
+
+def _sent(body: Any) -> SentMessage:
+    key = body.get("key") if isinstance(body, dict) else None
+    message_id = key.get("id") if isinstance(key, dict) else None
+    if not isinstance(message_id, str) or not message_id:
+        # accepted (2xx) but no id: it may have been sent, so it is not a plain failure
+        raise GatewayAmbiguousError("the gateway accepted the send without a message id")
+    jid = key.get("remoteJid") if isinstance(key, dict) else None
+    status = _SEND_STATUS.get(body.get("status")) if isinstance(body.get("status"), str) else None
+    return SentMessage(provider_message_id=message_id, chat_jid=jid if isinstance(jid, str) else None, status=status)
+
+
+def _content_request(to: str, content: OutboundContent, media: MediaUpload | None) -> tuple[str, dict[str, Any]]:
+    kind = content.kind
+    if kind in MEDIA_KINDS and content.media is not None and media is not None:
+        encoded = base64.b64encode(media.data).decode()
+        if kind is OutboundKind.AUDIO:
+            return "/message/sendWhatsAppAudio/{instance}", {"number": to, "audio": encoded}
+        payload = {
+            "number": to,
+            "mediatype": kind.value,
+            "mimetype": media.content_type,
+            "media": encoded,
+            "caption": content.media.caption or "",
+            "fileName": content.media.filename or media.filename or "",
+        }
+        return "/message/sendMedia/{instance}", payload  # fmt: skip
+    if kind is OutboundKind.LOCATION and content.location is not None:
+        place = content.location
+        location = {"number": to, "name": place.name or "", "address": place.address or "",
+                    "latitude": place.latitude, "longitude": place.longitude}  # fmt: skip
+        return "/message/sendLocation/{instance}", location
+    if kind is OutboundKind.CONTACT and content.contact is not None:
+        digits = "".join(ch for ch in content.contact.phones[0] if ch.isdigit())
+        card = {"fullName": content.contact.name, "wuid": digits, "phoneNumber": content.contact.phones[0]}
+        return "/message/sendContact/{instance}", {"number": to, "contact": [card]}
+    raise GatewayUnsupportedError(f"Evolution API does not send {kind.value} messages")
 
 
 def _gateway_message(record: dict[str, Any]) -> GatewayMessage | None:

@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 import httpx
 
-from ponte.adapters.gateways import evolution, wppconnect
+from ponte.adapters.cloud_credentials import SecretCloudCredentials
+from ponte.adapters.gateways import cloud, evolution, wppconnect
 from ponte.adapters.gateways.base import GatewayHttp
 from ponte.domain.events import Provider
 from ponte.domain.retry import RetryPolicy
@@ -66,12 +67,39 @@ class HttpGatewayFactory(GatewayFactory):
             raise GatewayNotConfiguredError("the instance's gateway credentials could not be read") from exc
 
     def has_alternate(self, target: GatewayTarget) -> bool:
+        if target.provider is Provider.CLOUD:
+            return False
         try:
             return bool(self._secret(target).get(ALTERNATE_API_KEY))
         except GatewayNotConfiguredError:
             return False
 
+    def _cloud(self, target: GatewayTarget) -> cloud.CloudGateway:
+        """A Cloud API number: the Graph API with the instance's access token (never an alternate)."""
+        credentials = SecretCloudCredentials(self._secrets).credentials(target.credentials_secret_name)
+        if credentials is None or credentials.access_token is None:
+            raise GatewayNotConfiguredError("the Cloud API instance's access token is missing")
+        base_url = target.base_url or credentials.graph_base_url or cloud.DEFAULT_GRAPH_URL
+        http = GatewayHttp(
+            client=self._client,
+            target=target,
+            base_url=base_url,
+            diagnostics=self._diagnostics,
+            retry=self._retry,
+            sleep=self._sleep,
+            rand=self._rand,
+            classify=cloud.classify,
+        )
+        return cloud.CloudGateway(
+            http,
+            phone_number_id=target.gateway_instance,
+            access_token=credentials.access_token.get_secret_value(),
+            waba_id=credentials.waba_id,
+        )
+
     def for_instance(self, target: GatewayTarget, *, alternate: bool = False) -> Gateway:
+        if target.provider is Provider.CLOUD:
+            return self._cloud(target)
         secret = self._secret(target)
         key = secret.get(ALTERNATE_API_KEY if alternate else API_KEY)
         base_url = target.base_url or secret.get(BASE_URL)

@@ -7,6 +7,7 @@ generated again once when the server answers 401.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import threading
@@ -14,9 +15,18 @@ from typing import Any
 
 import httpx
 
-from ponte.adapters.gateways.base import GatewayHttp, json_body
+from ponte.adapters.gateways.base import GatewayHttp, base64_media, json_body
 from ponte.domain.events import AckStatus
-from ponte.domain.gateway import GatewayMessage, SentMessage, SessionInfo, SessionStatus
+from ponte.domain.gateway import (
+    FetchedMedia,
+    GatewayMessage,
+    MediaRef,
+    MediaUpload,
+    SentMessage,
+    SessionInfo,
+    SessionStatus,
+)
+from ponte.domain.outbound import MEDIA_KINDS, OutboundContent, OutboundKind
 from ponte.ports.gateway import (
     Gateway,
     GatewayAmbiguousError,
@@ -24,6 +34,7 @@ from ponte.ports.gateway import (
     GatewayError,
     GatewayNotLoggedError,
     GatewayRejectedError,
+    GatewayUnsupportedError,
 )
 
 # status-session answers CLOSED / INITIALIZING / QRCODE / PHONECODE / CONNECTED, or the
@@ -162,18 +173,26 @@ class WppConnectGateway(Gateway):
             idempotent=False,
             json={"phone": phone, "isGroup": False, "isNewsletter": False, "isLid": is_lid, "message": text},
         )
-        response = body.get("response") if isinstance(body, dict) else None
-        first = response[0] if isinstance(response, list) and response else response
-        message_id = whatsapp_id(first.get("id")) if isinstance(first, dict) else None
-        if message_id is None:
-            raise GatewayAmbiguousError("the gateway accepted the send without a message id")
-        to_jid = first.get("to") if isinstance(first, dict) else None
-        ack = first.get("ack") if isinstance(first, dict) else None
-        return SentMessage(
-            provider_message_id=message_id,
-            chat_jid=to_jid if isinstance(to_jid, str) else None,
-            status=_SEND_ACK.get(ack) if isinstance(ack, int) else None,
+        return _sent(body)
+
+    def send_content(self, to: str, content: OutboundContent, media: MediaUpload | None = None) -> SentMessage:
+        """Media as base64 (send-image, send-file-base64, send-voice-base64), a location, a contact card;
+        WPPConnect has no templates and no reliable buttons: those are unsupported."""
+        phone = to.split("@", maxsplit=1)[0].lstrip("+")
+        route, payload = _content_request(phone, content, media)
+        return _sent(self._call("POST", route, f"send_{content.kind.value}", idempotent=False, json=payload))
+
+    def fetch_media(self, ref: MediaRef, max_bytes: int) -> FetchedMedia:
+        body = self._call(
+            "GET",
+            "/api/{session}/get-media-by-message/{message}",
+            "fetch_media",
+            idempotent=True,
+            # the serialized id (false_<chat>_<id>) the webhook gave, else the bare one
+            params={"message": _serialized(ref)},
         )
+        body = body if isinstance(body, dict) else {}
+        return base64_media(body.get("base64"), body.get("mimetype"), max_bytes)
 
     def status(self) -> SessionInfo:
         return _session(self._call("GET", "/api/{session}/status-session", "status", idempotent=True))
@@ -223,3 +242,48 @@ class WppConnectGateway(Gateway):
                 )
             )
         return sorted(found, key=lambda m: m.timestamp or 0, reverse=True)[:limit]
+
+
+def _sent(body: Any) -> SentMessage:
+    """A send's answer: ``{status, response: [message]}`` (or the message itself)."""
+    response = body.get("response") if isinstance(body, dict) else None
+    first = response[0] if isinstance(response, list) and response else response
+    message_id = whatsapp_id(first.get("id")) if isinstance(first, dict) else None
+    if message_id is None:
+        raise GatewayAmbiguousError("the gateway accepted the send without a message id")
+    to_jid = first.get("to") if isinstance(first, dict) else None
+    ack = first.get("ack") if isinstance(first, dict) else None
+    return SentMessage(
+        provider_message_id=message_id,
+        chat_jid=to_jid if isinstance(to_jid, str) else None,
+        status=_SEND_ACK.get(ack) if isinstance(ack, int) else None,
+    )
+
+
+def _content_request(phone: str, content: OutboundContent, media: MediaUpload | None) -> tuple[str, dict[str, Any]]:
+    kind = content.kind
+    if kind in MEDIA_KINDS and content.media is not None and media is not None:
+        data_url = f"data:{media.content_type};base64,{base64.b64encode(media.data).decode()}"
+        if kind is OutboundKind.AUDIO:
+            return "/api/{session}/send-voice-base64", {"phone": phone, "isGroup": False, "base64Ptt": data_url}
+        route = "/api/{session}/send-image" if kind is OutboundKind.IMAGE else "/api/{session}/send-file-base64"
+        name = content.media.filename or media.filename or "arquivo"
+        return route, {"phone": phone, "isGroup": False, "base64": data_url, "filename": name,
+                       "caption": content.media.caption or ""}  # fmt: skip
+    if kind is OutboundKind.LOCATION and content.location is not None:
+        place = content.location
+        return "/api/{session}/send-location", {"phone": phone, "isGroup": False, "lat": str(place.latitude),
+                                                "lng": str(place.longitude), "title": place.name or "",
+                                                "address": place.address or ""}  # fmt: skip
+    if kind is OutboundKind.CONTACT and content.contact is not None:
+        digits = "".join(ch for ch in content.contact.phones[0] if ch.isdigit())
+        return "/api/{session}/contact-vcard", {"phone": phone, "isGroup": False, "contactsId": f"{digits}@c.us",
+                                                "name": content.contact.name}  # fmt: skip
+    raise GatewayUnsupportedError(f"WPPConnect does not send {kind.value} messages")
+
+
+def _serialized(ref: MediaRef) -> str:
+    ref_id = ref.provider_ref
+    if ref_id and not ref_id.startswith(("http://", "https://")) and "_" in ref_id:
+        return ref_id
+    return ref.provider_message_id

@@ -25,10 +25,10 @@ import orjson
 import psycopg
 
 from ponte.adapters.postgres.contacts import ResolvedContact
-from ponte.adapters.postgres.ingest_status import ACK_ADVANCES, STATUS_ORDER, best_parked_status
+from ponte.adapters.postgres.ingest_status import ACK_ADVANCES, STATUS_ORDER, best_parked_status, set_parked_status
 from ponte.adapters.postgres.outbox_echo import confirm_by_echo
 from ponte.domain.envelope import IngestEnvelope
-from ponte.domain.events import ContactsEvent, Direction, MessageEvent, MessageKind, StatusEvent
+from ponte.domain.events import AckStatus, ContactsEvent, Direction, MessageEvent, MessageKind, StatusEvent
 from ponte.domain.leads import lead_origin, phone_variants
 from ponte.ports.store import SavedMessage
 
@@ -304,7 +304,7 @@ class BulkIngest:
             " where p.tenant_id = %s and p.instance_id = v.i and p.provider_message_id = v.p"
             " and (p.direction is null or p.direction = v.d)"
             " returning v.i::text as instance_id, v.p as provider_message_id, v.d as direction,"
-            " p.status, p.status_at",
+            " p.status, p.status_at, p.error_code",
             ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], self._tenant),
         ).fetchall()
         waiting: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
@@ -314,10 +314,7 @@ class BulkIngest:
             row = by_id[key]
             best = best_parked_status(statuses, row.event.status.value if row.event.status else None)
             if best is not None:
-                self._conn.execute(
-                    "update public.messages set status = %s, status_at = coalesce(%s, now()) where id = %s",
-                    (best["status"], best["status_at"], ids[row.key]),
-                )
+                set_parked_status(self._conn, ids[row.key], best)
         edits = self._conn.execute(
             "delete from private.pending_message_edits p using unnest(%s::uuid[], %s::text[]) as v(i, p)"
             " where p.tenant_id = %s and p.instance_id = v.i and p.provider_message_id = v.p"
@@ -457,9 +454,9 @@ class BulkIngest:
         if unknown:
             self._conn.execute(
                 "insert into private.pending_message_status"
-                " (tenant_id, instance_id, provider_message_id, direction, status, status_at)"
-                " select %s, i, p, d, s, t from unnest(%s::uuid[], %s::text[], %s::text[], %s::text[],"
-                "  %s::timestamptz[]) as v(i, p, d, s, t) order by i, p on conflict do nothing",
+                " (tenant_id, instance_id, provider_message_id, direction, status, status_at, error_code)"
+                " select %s, i, p, d, s, t, e from unnest(%s::uuid[], %s::text[], %s::text[], %s::text[],"
+                "  %s::timestamptz[], %s::text[]) as v(i, p, d, s, t, e) order by i, p on conflict do nothing",
                 (
                     self._tenant,
                     [envelope.instance_id for _, envelope, _ in unknown],
@@ -467,6 +464,7 @@ class BulkIngest:
                     [_direction(event) for _, _, event in unknown],
                     [event.status.value for _, _, event in unknown],
                     [event.occurred_at for _, _, event in unknown],
+                    [event.error_code for _, _, event in unknown],
                 ),
             )
         for i, _, _ in single:
@@ -476,12 +474,15 @@ class BulkIngest:
         if not statuses:
             return set()
         statuses = sorted(statuses, key=lambda s: (s[1].instance_id, s[2].provider_message_id))
+        # the per-event update's rules (``PgIngestStore._advance_status``): forward only; a failure
+        # is final and only a deletion follows it; nothing follows a deletion
         moved = self._conn.execute(
-            "update public.messages m set status = v.s, status_at = coalesce(v.t, now())"
-            " from unnest(%s::int[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])"
-            "  as v(n, i, p, d, s, t)"
+            "update public.messages m set status = v.s, status_at = coalesce(v.t, now()), status_error = v.e"
+            " from unnest(%s::int[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::timestamptz[],"
+            "  %s::text[]) as v(n, i, p, d, s, t, e)"
             " where m.tenant_id = %s and m.instance_id = v.i and m.provider_message_id = v.p"
             " and (v.d is null or m.direction = v.d) and m.status is distinct from 'deleted'"
+            " and (v.s = 'deleted' or m.status is distinct from 'error')"
             " and (v.s in ('deleted', 'error')"
             "  or coalesce(array_position(%s::text[], m.status), 0) < array_position(%s::text[], v.s))"
             " returning v.n",
@@ -492,6 +493,7 @@ class BulkIngest:
                 [_direction(event) for _, _, event in statuses],
                 [event.status.value for _, _, event in statuses],
                 [event.occurred_at for _, _, event in statuses],
+                [event.error_code if event.status is AckStatus.ERROR else None for _, _, event in statuses],
                 self._tenant,
                 STATUS_ORDER,
                 STATUS_ORDER,

@@ -26,8 +26,9 @@ ACK_ADVANCES = (
     " and coalesce(array_position(array['" + "','".join(STATUS_ORDER) + "'], public.messages.status), 0)"
     " < coalesce(array_position(array['" + "','".join(STATUS_ORDER) + "'], excluded.status), 0)"
 )
-# parked acks compete by this rank (a deletion above all)
-_PARKED_RANK = {status: i for i, status in enumerate([AckStatus.ERROR.value, *STATUS_ORDER, AckStatus.DELETED.value])}
+# parked acks compete by this rank: a failure outranks every progress ack (it is final, see the
+# ingest store's status update), a deletion all
+_PARKED_RANK = {status: i for i, status in enumerate([*STATUS_ORDER, AckStatus.ERROR.value, AckStatus.DELETED.value])}
 
 
 def best_parked_status(parked: Sequence[Mapping[str, Any]], current: str | None) -> Mapping[str, Any] | None:
@@ -56,12 +57,17 @@ def apply_parked_status(
     parked = conn.execute(
         "delete from private.pending_message_status"
         " where tenant_id = %s and instance_id = %s and provider_message_id = %s"
-        " and (direction is null or direction = %s) returning status, status_at",
+        " and (direction is null or direction = %s) returning status, status_at, error_code",
         (tenant_id, instance_id, provider_message_id, direction),
     ).fetchall()
     best = best_parked_status(parked, current)
     if best is not None:
-        conn.execute(
-            "update public.messages set status = %s, status_at = coalesce(%s, now()) where id = %s",
-            (best["status"], best["status_at"], message_id),
-        )
+        set_parked_status(conn, message_id, best)
+
+
+def set_parked_status(conn: psycopg.Connection[Any], message_id: str, best: Mapping[str, Any]) -> None:
+    """A stored message takes the parked ack ``best`` (with its error code when it is a failure)."""
+    conn.execute(
+        "update public.messages set status = %s, status_at = coalesce(%s, now()), status_error = %s where id = %s",
+        (best["status"], best["status_at"], best["error_code"] if best["status"] == "error" else None, message_id),
+    )

@@ -238,6 +238,7 @@ class PgIngestStore(IngestStore):
                     direction=direction,
                     status=event.status,
                     at=event.occurred_at,
+                    error_code=event.error_code,
                 )
                 return False
             # known now: it may have been committed (by the proxy's send) since the update looked
@@ -247,15 +248,20 @@ class PgIngestStore(IngestStore):
         self, conn: psycopg.Connection[Any], tenant_id: str, instance_id: str, event: StatusEvent, direction: str | None
     ) -> bool:
         cursor = conn.execute(
-            "update public.messages set status = %(new)s, status_at = coalesce(%(at)s, now())"
+            "update public.messages set status = %(new)s, status_at = coalesce(%(at)s, now()),"
+            " status_error = %(error)s"
             " where tenant_id = %(tenant)s and instance_id = %(instance)s and provider_message_id = %(id)s"
             " and (%(direction)s::text is null or direction = %(direction)s::text)"
             " and status is distinct from 'deleted'"
+            # a failure is final (a 'delivered' arriving after 'failed' is older news: Cloud API
+            # statuses come out of order); only a deletion follows it
+            " and (%(new)s = 'deleted' or status is distinct from 'error')"
             " and (%(new)s in ('deleted', 'error')"
             "  or coalesce(array_position(%(order)s::text[], status), 0)"
             "   < array_position(%(order)s::text[], %(new)s))",
             {
                 "new": event.status.value,
+                "error": event.error_code if event.status is AckStatus.ERROR else None,
                 "at": event.occurred_at,
                 "tenant": tenant_id,
                 "instance": instance_id,
@@ -302,12 +308,13 @@ def _park_status(
     direction: str | None,
     status: AckStatus,
     at: datetime | None,
+    error_code: str | None = None,
 ) -> None:
     conn.execute(
         "insert into private.pending_message_status"
-        " (tenant_id, instance_id, provider_message_id, direction, status, status_at)"
-        " values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
-        (tenant_id, instance_id, provider_message_id, direction, status.value, at),
+        " (tenant_id, instance_id, provider_message_id, direction, status, status_at, error_code)"
+        " values (%s, %s, %s, %s, %s, %s, %s) on conflict do nothing",
+        (tenant_id, instance_id, provider_message_id, direction, status.value, at, error_code),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from ponte.adapters.postgres.contacts import resolve_contact
 from ponte.adapters.postgres.db import Database, retry_transaction
@@ -28,8 +29,10 @@ _INSTANCE_COLUMNS = (
 _OUTBOX_COLUMNS = (
     "id::text, tenant_id::text, instance_id::text, conversation_id::text, chat_key, recipient, idempotency_key,"
     " request_hash, body, suggestion_id::text, suggestion_outcome, status, attempts, provider_message_id,"
-    " message_id::text, error_code, created_at, updated_at, origin, automatic_kind"
+    " message_id::text, error_code, created_at, updated_at, origin, automatic_kind, kind, payload"
 )
+# what an outbound message of each outbox kind is stored as (public.messages.kind)
+_MESSAGE_KIND = {"template": "text", "interactive": "text"}
 
 
 def gateway_target(row: dict[str, Any]) -> GatewayTarget:
@@ -107,7 +110,8 @@ class PgSendStore(SendStore):
             row = conn.execute(
                 "insert into public.outbound_messages (tenant_id, instance_id, conversation_id, chat_key, recipient,"
                 " idempotency_key, request_hash, body, suggestion_id, suggestion_outcome, origin, automatic_kind,"
-                " created_by) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, (select auth.uid()))"
+                " kind, payload, created_by)"
+                " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, (select auth.uid()))"
                 f" on conflict (tenant_id, idempotency_key) do nothing returning {_OUTBOX_COLUMNS}",
                 (
                     t.gateway.tenant_id,
@@ -122,6 +126,8 @@ class PgSendStore(SendStore):
                     draft.suggestion_outcome.value if draft.suggestion_outcome else None,
                     draft.origin,
                     draft.automatic_kind,
+                    draft.content.kind.value if draft.content else "text",
+                    Jsonb(draft.content.payload()) if draft.content and draft.content.payload() else None,
                 ),
             ).fetchone()
             if row is not None:
@@ -182,7 +188,7 @@ class PgSendStore(SendStore):
             message = conn.execute(
                 "insert into public.messages (tenant_id, instance_id, conversation_id, contact_id, chat_key,"
                 " provider_message_id, direction, kind, body, status, occurred_at)"
-                " values (%s, %s, %s, %s, %s, %s, 'out', 'text', %s, %s, %s)"
+                " values (%s, %s, %s, %s, %s, %s, 'out', %s, %s, %s, %s)"
                 " on conflict (tenant_id, instance_id, chat_key, provider_message_id, direction) do update"
                 f" set status = excluded.status, status_at = now() where {ACK_ADVANCES}"
                 " returning id::text as id",
@@ -193,6 +199,7 @@ class PgSendStore(SendStore):
                     contact_id,
                     chat_key,
                     sent.provider_message_id,
+                    _MESSAGE_KIND.get(record.kind.value, record.kind.value),
                     record.body,
                     (sent.status or AckStatus.PENDING).value,
                     occurred_at,
@@ -261,6 +268,14 @@ class PgSendStore(SendStore):
     def set_instance_status(self, instance_id: str, tenant_id: str, status: str) -> None:
         with self._db.as_service(tenant_id) as conn:
             conn.execute("update public.whatsapp_instances set status = %s where id = %s", (status, instance_id))
+
+    def last_inbound_at(self, claims: Claims, conversation_id: str) -> datetime | None:
+        with self._db.as_user(claims) as conn:
+            row = conn.execute(
+                "select max(occurred_at) as at from public.messages where conversation_id = %s and direction = 'in'",
+                (conversation_id,),
+            ).fetchone()
+        return row["at"] if row else None
 
 
 def find_conversation(

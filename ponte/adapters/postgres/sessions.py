@@ -142,7 +142,8 @@ class PgSessionStore(SessionStore):
         with self._db.as_service() as conn:
             rows = conn.execute(
                 "select tenant_id::text, id::text from public.whatsapp_instances"
-                " where credentials_secret_name is not null order by created_at"
+                # a Cloud API number has no session to recover (no QR, no socket): Meta keeps it
+                " where credentials_secret_name is not null and provider <> 'cloud' order by created_at"
             ).fetchall()
         for row in rows:
             yield row["tenant_id"], row["id"]
