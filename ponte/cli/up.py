@@ -41,7 +41,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--receivers", type=int, default=2, help="concurrent receivers of the ingest queue (Lambda's concurrency)"
     )
     p.add_argument(
-        "--no-analyze", action="store_true", help="store messages without analysis (to benchmark the ingest path)"
+        "--ingest-only",
+        action="store_true",
+        help="store messages without their analysis, lifecycle and media jobs (to benchmark the ingest path)",
     )
     p.add_argument("--verbose", action="store_true", help="also log every proxy request line")
     p.add_argument(
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         realtime_port=args.realtime_port,
         run_worker=not args.no_worker,
         ingest_receivers=max(1, args.receivers),
-        run_analyze=not args.no_analyze,
+        ingest_only=args.ingest_only,
         verbose=args.verbose,
     )
     failure: str | None = None

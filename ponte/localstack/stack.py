@@ -40,6 +40,8 @@ from ponte.adapters.sqs import SqsAnalyzeQueue, SqsLifecycleQueue, SqsMediaQueue
 from ponte.adapters.tenant_keys import DEEPLINK_KEY, tenant_secret_name
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.cloud import ACCESS_TOKEN, APP_SECRET, GRAPH_BASE_URL, VERIFY_TOKEN, WABA_ID
+from ponte.domain.lifecycle_job import LifecycleJob
+from ponte.domain.media import MediaJob
 from ponte.domain.realtime import tenant_admin_topic, tenant_topic
 from ponte.localstack.inbox_site import DEFAULT_DIST, INBOX_PATH, InboxSite
 from ponte.localstack.jwt_tokens import mint_token
@@ -64,6 +66,8 @@ from ponte.localstack.sqs import (
 from ponte.localstack.supervisor import Child, Supervisor
 from ponte.localstack.worker import WorkerProcess, worker_installed
 from ponte.ports.analysis import AnalyzeJobQueue
+from ponte.ports.lifecycle import LifecycleQueue
+from ponte.ports.media import MediaJobQueue
 from ponte.settings import Settings
 from ponte.wiring import ingest_queue
 from proxy.bootstrap import bootstrap as proxy_bootstrap
@@ -74,14 +78,19 @@ CLOUD_SECRET_PREFIX = "ponte/local/cloud/"
 DEMO_WABA_ID = "100000000000009"
 
 
-class SkippedAnalysis(AnalyzeJobQueue):
-    """``ponte up --no-analyze``: analyze jobs are counted, never sent (the ingest path alone)."""
+class SkippedFollowUps(AnalyzeJobQueue, LifecycleQueue, MediaJobQueue):
+    """``ponte up --ingest-only``: the jobs that follow a stored message (analysis, lifecycle,
+    media) are counted, never sent -- their consumers are other Lambdas on AWS, and here they
+    would share the machine with the ingest path being measured."""
 
     def __init__(self) -> None:
         self.skipped = 0
 
-    def enqueue(self, job: AnalyzeJob, *, delay_seconds: int = 0) -> None:
+    def enqueue(self, job: AnalyzeJob | MediaJob, *, delay_seconds: int = 0) -> None:
         self.skipped += 1
+
+    def publish(self, jobs: list[LifecycleJob]) -> None:
+        self.skipped += len(jobs)
 
 
 @dataclass
@@ -161,8 +170,8 @@ class LocalStack:
     ack_interval: float = 0.7
     # concurrent receivers of the ingest queue (Lambda's concurrency on a busy queue)
     ingest_receivers: int = 2
-    # False: inbound texts are stored without analysis (benchmarks of the ingest path alone)
-    run_analyze: bool = True
+    # True: messages are stored without their follow-up jobs (benchmarks of the ingest path alone)
+    ingest_only: bool = False
     # the proxy's request lines on stderr (``ponte up --verbose``)
     verbose: bool = False
     # restart a child that dies (moto, the worker, realtime, the pollers, the fake gateway, the proxy)
@@ -257,16 +266,15 @@ class LocalStack:
                 lifecycle_queue=SqsLifecycleQueue(self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE], self.sqs),
             )
         )
+        skipped = SkippedFollowUps() if self.ingest_only else None
         functions_app.set_container(
             functions_bootstrap(
                 self.settings,
                 db=self.db,
-                analyze_queue=SqsAnalyzeQueue(self.settings.analyze_queue_url or "", self.sqs)
-                if self.run_analyze
-                else SkippedAnalysis(),
+                analyze_queue=skipped or SqsAnalyzeQueue(self.settings.analyze_queue_url or "", self.sqs),
                 secrets=store,
-                lifecycle_queue=SqsLifecycleQueue(self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE], self.sqs),
-                media_queue=SqsMediaQueue(self.settings.media_queue_url or "", self.sqs),
+                lifecycle_queue=skipped or SqsLifecycleQueue(self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE], self.sqs),
+                media_queue=skipped or SqsMediaQueue(self.settings.media_queue_url or "", self.sqs),
             )
         )
         self._start_proxy()
@@ -284,10 +292,10 @@ class LocalStack:
         for queue, handler, receivers in (
             (c.DEFAULT_INGEST_QUEUE, functions_app.ingest, self.ingest_receivers),
             (c.DEFAULT_INGEST_BULK_QUEUE, functions_app.ingest_bulk, 2),  # the bulk lane's MaximumConcurrency
-            (c.DEFAULT_ANALYZE_QUEUE, functions_app.analyze, 1 if self.run_analyze else 0),
+            (c.DEFAULT_ANALYZE_QUEUE, functions_app.analyze, 0 if self.ingest_only else 1),
             (c.DEFAULT_PURGE_QUEUE, functions_app.purge, 1),
-            (c.DEFAULT_LIFECYCLE_QUEUE, functions_app.lifecycle, 1),
-            (c.DEFAULT_MEDIA_QUEUE, functions_app.media, 1),
+            (c.DEFAULT_LIFECYCLE_QUEUE, functions_app.lifecycle, 0 if self.ingest_only else 1),
+            (c.DEFAULT_MEDIA_QUEUE, functions_app.media, 0 if self.ingest_only else 1),
         ):
             if not receivers:
                 continue
