@@ -88,7 +88,7 @@ def test_csv_without_header_comma_and_tab_separated() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   \n", "nome,email\nAna,a@x.com\n", "a" * (2 * 1024 * 1024 + 1)],
+    ["", "   \n", "nome,email\nAna,a@x.com\n", "telefone\n123\n", "nome\nAna\n", "a" * (2 * 1024 * 1024 + 1)],
 )
 def test_unreadable_csvs(text: str) -> None:
     with pytest.raises(CsvError):
@@ -98,7 +98,7 @@ def test_unreadable_csvs(text: str) -> None:
 def test_csv_row_limits() -> None:
     with pytest.raises(CsvError, match="more than 3 rows"):
         parse_csv("telefone\n" + "11987654321\n" * 4, max_rows=3)
-    many_bad = parse_csv("telefone\n" + "123\n" * (MAX_REPORTED_ROWS + 50))
+    many_bad = parse_csv("telefone\n11987654321\n" + "123\n" * (MAX_REPORTED_ROWS + 50))
     assert len(many_bad.invalid) == MAX_REPORTED_ROWS and many_bad.invalid_counts == {"invalid_phone": 150}
 
 

@@ -96,6 +96,8 @@ def test_policies_by_channel_and_scale() -> None:
     assert policy_for(Channel.UNOFFICIAL) == UNOFFICIAL_POLICY
     assert policy_for(Channel.CLOUD, cloud_tier=2000).daily_unique_recipients == 2000
     assert policy_for(Channel.CLOUD, cloud_tier=None).daily_unique_recipients is None
+    assert policy_for(Channel.UNOFFICIAL, daily_cap=1000).daily_cap == 1000
+    assert policy_for(Channel.CLOUD, daily_cap=1000).daily_cap is None
     fast = policy_for(Channel.UNOFFICIAL, scale=0.001)
     assert fast.min_gap_seconds == pytest.approx(0.008) and fast.long_pause_max_seconds == pytest.approx(0.24)
     assert fast.daily_cap == UNOFFICIAL_POLICY.daily_cap  # counts do not scale

@@ -209,6 +209,8 @@ def _rows(reader: Iterable[list[str]], columns: list[str | None], start_row: int
                 rows.append(result)
     except csv.Error as exc:
         raise CsvError(f"the CSV cannot be read: {str(exc)[:100]}") from exc
+    if not rows:
+        raise CsvError(f"no row has a valid phone number ({total} rows read)")
     return CsvParse(rows=tuple(rows), invalid=tuple(invalid), invalid_counts=dict(counts), total_rows=total)
 
 

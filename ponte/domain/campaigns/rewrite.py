@@ -93,3 +93,20 @@ def rewrite_violations(original: str, rewritten: str, rules: RewriteRules = DEFA
 
 def forbidden_fragments(phrases: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f for f in (normalize(p) for p in phrases[:MAX_RULES]) if f))
+
+
+class RewriteRequest(BaseModel):
+    """``POST /v1/rewrite`` on the inference worker: one recipient's campaign text to reword."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str = Field(min_length=1, max_length=2000)
+    name: str | None = Field(default=None, max_length=120)
+    max_chars: int = Field(default=DEFAULT_MAX_CHARS, ge=20, le=1000)
+
+
+class RewriteResponse(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    model: str

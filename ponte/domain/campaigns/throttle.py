@@ -95,11 +95,15 @@ CLOUD_POLICY = ThrottlePolicy(
 )
 
 
-def policy_for(channel: Channel, *, cloud_tier: int | None = 250, scale: float = 1.0) -> ThrottlePolicy:
-    """The channel's policy; ``cloud_tier`` None is Meta's unlimited tier."""
+def policy_for(
+    channel: Channel, *, cloud_tier: int | None = 250, daily_cap: int | None = None, scale: float = 1.0
+) -> ThrottlePolicy:
+    """The channel's policy; ``cloud_tier`` None is Meta's unlimited tier; ``daily_cap`` a tenant's
+    own cap per unofficial number (a number warmed up over months takes more than a new one)."""
     if channel is Channel.CLOUD:
         return CLOUD_POLICY.model_copy(update={"daily_unique_recipients": cloud_tier}).scaled(scale)
-    return UNOFFICIAL_POLICY.scaled(scale)
+    policy = UNOFFICIAL_POLICY if daily_cap is None else UNOFFICIAL_POLICY.model_copy(update={"daily_cap": daily_cap})
+    return policy.scaled(scale)
 
 
 class PacingState(BaseModel):
