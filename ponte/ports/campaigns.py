@@ -277,11 +277,17 @@ class CampaignSendStore(ABC):
 
     @abstractmethod
     def gate(
-        self, instance_id: str, tenant_id: str, now: Callable[[], datetime], min_gap_seconds: float, *, record: bool
+        self,
+        instance_id: str,
+        tenant_id: str,
+        now: Callable[[], datetime],
+        draw: Callable[[int], tuple[float, int]] | None,
     ) -> float:
-        """Seconds still to wait before this instance may send; 0 means go (and, with ``record``,
-        the send is recorded as the instance's last, under its pacing lock). ``now`` is read once
-        the lock is held: a send that waited for the lock is not recorded as earlier than it is."""
+        """Seconds still to wait before this instance may send (its last send plus the gap that send
+        drew); 0 means go. With ``draw`` (sends in the burst -> next gap, new count) the send takes
+        its turn under the instance's pacing lock: recorded as the last, with the gap it draws for
+        the next. ``now`` is read once the lock is held, so a send that waited for the lock is not
+        recorded as earlier than it is."""
 
     @abstractmethod
     def last_to_recipient(self, instance_id: str, tenant_id: str, phone_e164: str) -> datetime | None: ...

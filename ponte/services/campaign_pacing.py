@@ -1,6 +1,7 @@
 """The last step of the throttle: right before the gateway is called, a campaign send waits until
-the instance's last send is ``min_gap`` ago (and, on the Cloud API, the pair rate to the user),
-under the instance's pacing lock, and records its own start.
+the gap its instance's last send drew has passed (a jittered gap, a long pause after every burst;
+on the Cloud API also the pair rate to the user), under the instance's pacing lock, then records its
+own start and draws the gap for the next.
 
 It sits in the send path as a gateway wrapper (``PacedGateways``) so that nothing of the outbox's
 own work (its rows, the target's conversation) comes between the check and the call: the spacing
@@ -11,11 +12,12 @@ claims the outbox (``wait_seconds``), so a send that would have to wait long is 
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 
 from ponte.domain.campaigns.settings import CampaignSettings
-from ponte.domain.campaigns.throttle import Channel, ThrottlePolicy, channel_of, pair_wait_seconds
+from ponte.domain.campaigns.throttle import Channel, ThrottlePolicy, channel_of, next_gap, pair_wait_seconds
 from ponte.domain.gateway import (
     FetchedMedia,
     GatewayMessage,
@@ -43,7 +45,9 @@ class InstancePacer:
         clock: Clock | None = None,
         time_scale: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
+        self._rng = rng or random.SystemRandom()
         self._store = store
         self._clock = clock or Clock()
         self._scale = time_scale
@@ -68,7 +72,7 @@ class InstancePacer:
         """How long a send to ``phone_e164`` from the instance would wait now (nothing recorded)."""
         policy = self.policy(tenant_id, provider)
         now = self._clock.now()
-        wait = self._store.gate(instance_id, tenant_id, self._clock.now, policy.min_gap_seconds, record=False)
+        wait = self._store.gate(instance_id, tenant_id, self._clock.now, None)
         if channel_of(provider) is Channel.CLOUD:
             last = self._store.last_to_recipient(instance_id, tenant_id, phone_e164)
             wait = max(wait, pair_wait_seconds(last, now, policy))
@@ -86,7 +90,10 @@ class InstancePacer:
                 wait = pair_wait_seconds(last, now, policy)
             if wait == 0:
                 wait = self._store.gate(
-                    target.instance_id, target.tenant_id, self._clock.now, policy.min_gap_seconds, record=True
+                    target.instance_id,
+                    target.tenant_id,
+                    self._clock.now,
+                    lambda in_burst: next_gap(policy, in_burst, self._rng),
                 )
             if wait == 0:
                 return

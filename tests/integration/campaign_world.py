@@ -39,6 +39,8 @@ TENANT = "00000000-0000-4000-8000-00000000c001"
 OWNER = "00000000-0000-4000-8000-00000000c002"
 AGENT = "00000000-0000-4000-8000-00000000c003"
 INSTANCE = "00000000-0000-4000-8000-00000000c004"
+CLOUD_INSTANCE = "00000000-0000-4000-8000-00000000c005"
+CLOUD_NUMBER = "100000000000077"
 OTHER_TENANT = "00000000-0000-4000-8000-00000000c0b1"
 OTHER_OWNER = "00000000-0000-4000-8000-00000000c0b2"
 OWNER_CLAIMS = {"role": "authenticated", "sub": OWNER}
@@ -110,6 +112,13 @@ def _seed(conn: psycopg.Connection[Any], fake: FakeGateway) -> dict[int, str]:
         " status = 'connected' where id = %s",
         (fake.url, INSTANCE),
     )
+    conn.execute(
+        "insert into public.whatsapp_instances (id, tenant_id, provider, gateway_instance, webhook_secret_hash,"
+        " gateway_base_url, credentials_secret_name, status)"
+        " values (%s, %s, 'cloud', %s, 'x', %s, 'cloud', 'connected')",
+        (CLOUD_INSTANCE, TENANT, CLOUD_NUMBER, fake.graph_url),
+    )
+    fake.cloud(CLOUD_NUMBER, access_token="EAAG-test", app_secret="app-secret", waba_id="100000000000099")
     contacts: dict[int, str] = {}
     names = ["maria silva", "João Souza", "Ana", "Bia", "Caio", "Duda", "Edu", "Fabi", "Gabi", "Hugo", "Iara", "Lid"]
     for i, name in enumerate(names):
@@ -161,7 +170,19 @@ def campaign_world(
         db = Database(db_dsn, max_size=4)
         try:
             factory: GatewayFactory = gateway_factory_from_settings(
-                Settings(gateway_timeout_seconds=1.0), FakeSecrets({"gw/loja": {"api_key": "key-1"}}), None
+                Settings(gateway_timeout_seconds=1.0),
+                FakeSecrets(
+                    {
+                        "gw/loja": {"api_key": "key-1"},
+                        "cloud": {
+                            "app_secret": "app-secret",
+                            "verify_token": "v",
+                            "access_token": "EAAG-test",
+                            "waba_id": "100000000000099",
+                        },
+                    }
+                ),
+                None,
             )
             if gateways is not None:
                 factory = gateways(factory)

@@ -20,6 +20,8 @@ from ponte.ports.gateway import Gateway, GatewayFactory, GatewayTarget
 from ponte.services.exceptions import ServiceError
 from tests.integration.campaign_world import (
     AGENT_CLAIMS,
+    CLOUD_INSTANCE,
+    CLOUD_NUMBER,
     INSTANCE,
     OTHER_CLAIMS,
     OWNER_CLAIMS,
@@ -494,3 +496,63 @@ def test_sends_use_the_models_rewrite_only_when_it_passes_the_checks(world: Worl
     world.sender.tick()
     world.drain()
     assert len(world.receipts()) == 8
+
+
+def test_a_cloud_api_campaign_sends_its_template_and_obeys_metas_codes(world: World) -> None:
+    request = segment_request(tags_any=["vip"])  # numbers 0-3
+    request["instance_id"] = CLOUD_INSTANCE
+    assert code_of(lambda: world.campaigns.create(OWNER_CLAIMS, request)) == "cloud_template_required"
+    # an approved template of the fake Meta account ("Olá {{1}}, seu pedido {{2}} saiu para entrega.")
+    request["message"]["cloud_template"] = {"name": "pedido_enviado", "body_parameters": ["nome", "nome_completo"]}
+    view = world.campaigns.create(OWNER_CLAIMS, request)
+    preview = world.campaigns.preview(OWNER_CLAIMS, view.id, {"sample_size": 4})
+    assert preview.throttle.channel == "cloud" and preview.throttle.daily_unique_recipients == 250
+    assert sorted(s.template_params[0] for s in preview.samples if s.template_params) == ["Ana", "Bia", "João", "Maria"]
+    world.campaigns.approve(OWNER_CLAIMS, view.id, {"content_hash": preview.content_hash})
+    world.campaigns.start(OWNER_CLAIMS, view.id)
+    cloud = world.fake.cloud_numbers[CLOUD_NUMBER]
+    cloud.fail_next.extend([131050])  # the first recipient stopped marketing messages
+    world.sender.tick()
+    jobs = world.queue.take()
+    outcomes = [world.handle(job) for job in jobs[:3]]
+    assert outcomes == ["failed", "sent", "sent"]
+    sent = cloud.sent
+    assert len(sent) == 2 and all(m["type"] == "template" for m in sent)
+    assert sent[0]["template"]["name"] == "pedido_enviado" and sent[0]["template"]["language"] == {"code": "pt_BR"}
+    parameters = sent[0]["template"]["components"][0]["parameters"]
+    assert [p["type"] for p in parameters] == ["text", "text"] and parameters[0]["text"] in (
+        "Ana",
+        "Bia",
+        "João",
+        "Maria",
+    )
+    opted = world.sql("select source from public.opt_outs where source = 'meta_131050'")
+    assert len(opted) == 1  # 131050: out for good
+    cloud.fail_next.append(131048)  # spam rate: the campaign pauses at once
+    assert world.handle(jobs[3]) == "failed"
+    paused = world.campaigns.get(OWNER_CLAIMS, view.id)
+    assert paused.status == "paused" and paused.pause_code == "meta_limit"
+    outbox = world.sql("select origin, kind from public.outbound_messages where instance_id = %s", CLOUD_INSTANCE)
+    assert {(o["origin"], o["kind"]) for o in outbox} == {("campaign", "template")}
+
+
+def test_a_failed_status_after_the_send_opts_out_or_pauses(world: World) -> None:
+    campaign_id = started(world)
+    world.sender.tick()
+    world.drain()
+    with world.db.as_service() as conn:
+        conn.execute(
+            "update public.messages m set status = 'error', status_error = case r.phone_e164 when %s"
+            " then 'marketing_opt_out' else 'spam_rate_limited' end from public.campaign_recipients r"
+            " where r.message_id = m.id and r.phone_e164 in (%s, %s)",
+            (phone(0), phone(0), phone(1)),
+        )
+        conn.execute(
+            "update public.campaigns set status = 'running', completed_at = null where id = %s", (campaign_id,)
+        )
+    world.sender.tick()
+    assert world.sql("select count(*) as n from public.opt_outs where source = 'meta_131050'") == [{"n": 1}]
+    view = world.campaigns.get(OWNER_CLAIMS, campaign_id)
+    assert view.status == "paused" and view.pause_code == "meta_limit" and view.progress.opted_out == 1
+    world.sender.tick()  # each failure is seen once
+    assert world.sql("select count(*) as n from public.consent_records where source = 'meta_131050'") == [{"n": 1}]

@@ -20,6 +20,7 @@ from ponte.domain.campaigns.throttle import (
     channel_of,
     estimate_seconds,
     gap_wait_seconds,
+    next_gap,
     pair_wait_seconds,
     plan_slots,
     policy_for,
@@ -166,6 +167,18 @@ def test_budget_limit_and_quiet_now() -> None:
     result = plan(PacingState(), now, policy=cloud, limit=100, horizon=timedelta(seconds=2))
     gaps = {round((b - a).total_seconds(), 4) for a, b in itertools.pairwise(result.slots)}
     assert gaps == {0.025} and len(result.slots) == 81
+
+
+def test_the_gate_draws_jittered_gaps_and_a_long_pause_every_burst() -> None:
+    rng = random.Random(3)
+    gaps, count = [], 0
+    for _ in range(40):
+        gap, count = next_gap(UNOFFICIAL_POLICY, count, rng)
+        gaps.append(gap)
+    long = [i for i, g in enumerate(gaps) if g > 20]
+    assert long == [19, 39] and all(8 <= g <= 20 for i, g in enumerate(gaps) if i not in long)
+    assert all(98 <= gaps[i] <= 260 for i in long) and count == 0
+    assert next_gap(CLOUD_POLICY, 5, rng) == (0.025, 6)  # no bursts on the Cloud API
 
 
 def test_send_time_waits() -> None:

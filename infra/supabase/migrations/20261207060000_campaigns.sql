@@ -126,7 +126,9 @@ create table public.campaign_pacing (
   in_burst integer not null default 0,
   day text,
   day_count integer not null default 0,
-  last_sent_at timestamptz,
+  last_sent_at timestamptz,              -- when the last send took its turn (the gate)
+  next_gap_seconds double precision not null default 0,  -- the jittered gap it drew for the next one
+  sent_in_burst integer not null default 0,               -- sends since the gate's last long pause
   updated_at timestamptz not null default now()
 );
 create index campaign_pacing_tenant_idx on public.campaign_pacing (tenant_id);

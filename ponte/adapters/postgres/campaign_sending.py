@@ -85,7 +85,8 @@ class PgCampaignSendStore(CampaignSendStore):
             (instance_id, tenant_id),
         )
         row: dict[str, Any] | None = conn.execute(
-            "select next_at, in_burst, day, day_count, last_sent_at from public.campaign_pacing"
+            "select next_at, in_burst, day, day_count, last_sent_at, next_gap_seconds, sent_in_burst"
+            " from public.campaign_pacing"
             " where instance_id = %s for update",
             (instance_id,),
         ).fetchone()
@@ -219,22 +220,31 @@ class PgCampaignSendStore(CampaignSendStore):
             )
 
     def gate(
-        self, instance_id: str, tenant_id: str, now: Callable[[], datetime], min_gap_seconds: float, *, record: bool
+        self,
+        instance_id: str,
+        tenant_id: str,
+        now: Callable[[], datetime],
+        draw: Callable[[int], tuple[float, int]] | None,
     ) -> float:
         with self._db.as_service(tenant_id) as conn:
-            if not record:
+            if draw is None:
                 row = conn.execute(
-                    "select last_sent_at from public.campaign_pacing where instance_id = %s", (instance_id,)
+                    "select last_sent_at, next_gap_seconds from public.campaign_pacing where instance_id = %s",
+                    (instance_id,),
                 ).fetchone()
-                return _wait(row["last_sent_at"] if row else None, now(), min_gap_seconds)
+                if row is None:
+                    return 0.0
+                return _wait(row["last_sent_at"], now(), row["next_gap_seconds"])
             pacing = self._pacing(conn, instance_id, tenant_id)
             at = now()
-            wait = _wait(pacing["last_sent_at"], at, min_gap_seconds)
+            wait = _wait(pacing["last_sent_at"], at, pacing["next_gap_seconds"])
             if wait > 0:
                 return wait
+            gap, burst = draw(pacing["sent_in_burst"])
             conn.execute(
-                "update public.campaign_pacing set last_sent_at = %s, updated_at = now() where instance_id = %s",
-                (at, instance_id),
+                "update public.campaign_pacing set last_sent_at = %s, next_gap_seconds = %s, sent_in_burst = %s,"
+                " updated_at = now() where instance_id = %s",
+                (at, gap, burst, instance_id),
             )
         return 0.0
 

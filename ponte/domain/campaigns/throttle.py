@@ -172,6 +172,17 @@ def _next_local_day(quiet: QuietHours, moment: datetime) -> datetime:
     return midnight.astimezone(UTC)
 
 
+def next_gap(policy: ThrottlePolicy, sent_in_burst: int, rng: random.Random) -> tuple[float, int]:
+    """The gap the instance must keep after a send that just took its turn, and the new burst count:
+    a jittered gap, plus a long pause after every ``burst_size`` sends. Drawn at send time, so a
+    backlog delivered late (a poller restarted, an outage) is paced like planned sends."""
+    gap = rng.uniform(policy.min_gap_seconds, policy.max_gap_seconds)
+    count = sent_in_burst + 1
+    if policy.burst_size and count >= policy.burst_size:
+        return gap + rng.uniform(policy.long_pause_min_seconds, policy.long_pause_max_seconds), 0
+    return gap, count
+
+
 def gap_wait_seconds(last_sent_at: datetime | None, now: datetime, policy: ThrottlePolicy) -> float:
     """How long a send must still wait so that it starts ``min_gap`` after the instance's last one."""
     if last_sent_at is None:
