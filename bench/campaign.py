@@ -9,8 +9,11 @@ routes (create, preview, approve, start). The throttle runs at ``--scale`` of it
 (1e-6: no waiting, the send path itself is measured; 1: production pacing). Each send is the
 whole path: the tick plans slots and enqueues one job per recipient, a poller receives it, the
 job claims its recipient, checks opt-outs and the hidden list, takes the instance's turn and
-sends through the outbox to the gateway. ``--acks`` lets the fake gateway post the echo's
-delivery and read acks back (three more webhooks per send, ingested as the stack runs).
+sends through the outbox to the gateway. The fake gateway posts Evolution's ``send.message`` echo of
+each send back to the proxy (ingested as the stack runs; ``--no-echoes``: not even that, the campaign
+path alone); ``--acks`` adds the delivery and read acks (three more webhooks per send). The local
+stack runs the proxy, the pollers and the functions in one Python process: its GIL is the ceiling
+here, where Lambda runs each function in its own.
 
 Prints sends/s (start to last receive), per-instance receive rate, the time from a job's slot
 to its receive (p50/p95), and checks that every recipient got exactly one message. Last line: JSON.
@@ -19,6 +22,7 @@ to its receive (p50/p95), and checks that every recipient got exactly one messag
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -71,6 +75,7 @@ def seed(stack: LocalStack, instances: int, recipients: int) -> list[tuple[str, 
 def run(stack: LocalStack, args: argparse.Namespace) -> dict[str, Any]:
     assert stack.demo is not None and stack.gateway is not None
     stack.gateway.fake.acks = args.acks
+    stack.gateway.fake.echoes = not args.no_echoes
     token = mint_token(stack.secrets.jwt_secret, sub=stack.demo.user_id)
     api = httpx.Client(base_url=stack.proxy_url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
     never_quiet = {"start": "09:00:00", "end": "09:00:00", "days_off": []}
@@ -120,6 +125,10 @@ def run(stack: LocalStack, args: argparse.Namespace) -> dict[str, Any]:
             )
         ]
     rate = args.recipients / (last - started_wall)
+    gaps = []
+    for session in stack.gateway.fake.sessions.values():
+        times = sorted(r.at for r in session.receipts if r.text.endswith(INSTRUCTION))
+        gaps += [b - a for a, b in itertools.pairwise(times)]
     per_instance = [
         len([r for r in s.receipts if r.text.endswith(INSTRUCTION)]) / (last - started_wall)
         for s in stack.gateway.fake.sessions.values()
@@ -132,11 +141,14 @@ def run(stack: LocalStack, args: argparse.Namespace) -> dict[str, Any]:
         "receivers": args.receivers,
         "scale": args.scale,
         "acks": args.acks,
+        "echoes": not args.no_echoes,
         "sends_per_second": round(rate, 1),
         "per_instance_per_second": round(statistics.median(per_instance), 1),
         "slot_to_sent_p50_ms": round(1000 * statistics.median(float(x) for x in lags), 1),
         "slot_to_sent_p95_ms": round(1000 * statistics.quantiles([float(x) for x in lags], n=20)[-1], 1),
         "completed_in_s": round(elapsed, 1),
+        "gap_median_ms": round(1000 * statistics.median(gaps), 1) if gaps else None,
+        "gap_min_ms": round(1000 * min(gaps), 1) if gaps else None,
         "load_average": round(os.getloadavg()[0], 2),
     }
 
@@ -149,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1e-6, help="throttle durations times this")
     parser.add_argument("--tick", type=float, default=0.2, help="seconds between campaign ticks")
     parser.add_argument("--acks", action="store_true", help="the fake gateway posts delivery and read acks")
+    parser.add_argument("--no-echoes", action="store_true", help="no send.message echo either: the campaign path alone")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args(argv)
     print(f"python {platform.python_version()}; {platform.machine()}; {os.cpu_count()} CPUs;"
@@ -170,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
           f" ({results['per_instance_per_second']}/s per instance), all in {results['completed_in_s']} s")  # fmt: skip
     print(
         f"slot to sent: p50 {results['slot_to_sent_p50_ms']} ms, p95 {results['slot_to_sent_p95_ms']} ms;"
-        " every number got exactly one message"
+        f" gaps between one instance's sends at the gateway: median {results['gap_median_ms']} ms,"
+        f" min {results['gap_min_ms']} ms; every number got exactly one message"
     )
     print(json.dumps(results))
     return 0

@@ -88,6 +88,8 @@ class FakeGateway:
         # after an accepted send, post the echo and the acks back (SERVER_ACK, DELIVERY_ACK, READ)
         # as a phone that receives and reads it would: ``ack_interval`` seconds between steps
         self.acks = acks
+        # Evolution's ``send.message`` echo of every send (off: a benchmark of the send path alone)
+        self.echoes = True
         self.ack_interval = ack_interval
         self.alternate_wpp_secret_key: str | None = None
         self.token_epoch = 0  # bumping it revokes every issued token (as a server restart with new salts)
@@ -381,6 +383,8 @@ def _echo(gw: FakeGateway, session: FakeSession, message: dict[str, Any]) -> Non
     """Evolution sends API-sent messages back as ``send.message`` (Baileys emitOwnEvents off), then
     -- with ``acks`` -- the ``messages.upsert`` fromMe echo at SERVER_ACK and the ``messages.update``
     acks, in the shapes of ``proxy/providers/evolution/fixtures``."""
+    if not gw.echoes:
+        return
     envelope = {"instance": session.name, "date_time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                 "server_url": gw.url, "apikey": None}  # fmt: skip
     message = {k: v for k, v in message.items() if k != "request"}
