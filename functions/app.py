@@ -13,11 +13,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
-from functions.bootstrap import FunctionsContainer, bootstrap
+from functions.bootstrap import CampaignFunctions, FunctionsContainer, bootstrap
 from ponte import constants as c
 from ponte.adapters.logs import make_logger
 from ponte.adapters.prometheus import INGEST_MESSAGES, INGEST_SECONDS, LIFECYCLE_SECONDS
 from ponte.domain.analyze_job import AnalyzeJob
+from ponte.domain.campaign_job import CampaignJob
 from ponte.domain.envelope import IngestEnvelope, decode_envelopes
 from ponte.domain.hidden import PurgeRequest, SweepResult
 from ponte.domain.lifecycle_job import LifecycleJob
@@ -33,6 +34,7 @@ ANALYZE_QUEUE = os.environ.get(c.ANALYZE_QUEUE_NAME_ENV, c.DEFAULT_ANALYZE_QUEUE
 PURGE_QUEUE = os.environ.get(c.PURGE_QUEUE_NAME_ENV, c.DEFAULT_PURGE_QUEUE)
 LIFECYCLE_QUEUE = os.environ.get(c.LIFECYCLE_QUEUE_NAME_ENV, c.DEFAULT_LIFECYCLE_QUEUE)
 MEDIA_QUEUE = os.environ.get(c.MEDIA_QUEUE_NAME_ENV, c.DEFAULT_MEDIA_QUEUE)
+CAMPAIGN_QUEUE = os.environ.get(c.CAMPAIGN_QUEUE_NAME_ENV, c.DEFAULT_CAMPAIGN_QUEUE)
 PURGE_RATE_MINUTES = int(os.environ.get(c.PURGE_RATE_MINUTES_ENV, c.DEFAULT_PURGE_RATE_MINUTES))
 
 _container: FunctionsContainer | None = None
@@ -282,3 +284,51 @@ def lifecycle_timers(event: CloudWatchEvent) -> dict[str, int]:
     """Every minute: snoozes that ended, conversations automation could not route, expired
     heartbeats, and the automatic-assignment sweep."""
     return lifecycle_timers_handler(event.to_dict(), event.context)
+
+
+def campaigns() -> CampaignFunctions:
+    found = container().campaigns
+    if found is None:
+        raise RuntimeError("campaigns need the campaign queue and the audit hash key")
+    return found
+
+
+def campaign_record(record: SQSRecord) -> None:
+    """One campaign job: a recipient's send (``CampaignSender.handle_send``), or newly stored inbound
+    messages to attribute as replies and read for opt-outs (``CampaignReplies.handle``)."""
+    job = CampaignJob.model_validate_json(record.body)
+    services = campaigns()
+    if job.kind == "send":
+        outcome = services.sender.handle_send(job)
+        logger.info("campaign send", extra={"outcome": outcome, "campaign_id": job.campaign_id})
+    else:
+        counts = services.replies.handle(job)
+        logger.info("campaign inbound", extra=counts)
+
+
+def campaign_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response = process_partial_response(
+        event=event, record_handler=campaign_record, processor=BatchProcessor(EventType.SQS), context=context
+    )
+    return dict(response)
+
+
+# One job per invocation: a send may wait in-process for its slot (up to 30 s).
+@app.on_sqs_message(queue=CAMPAIGN_QUEUE, batch_size=1)
+def campaign(event: SQSEvent) -> dict[str, Any]:
+    """Campaign sends (one job per recipient, its idempotency key) and replies / opt-outs."""
+    return campaign_batch(event.to_dict(), event.context)
+
+
+def campaign_tick_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    result = campaigns().sender.tick()
+    if result:
+        logger.info("campaign tick", extra=result)
+    return result
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def campaign_tick(event: CloudWatchEvent) -> dict[str, int]:
+    """Every minute: the next slots of running campaigns (outside quiet hours), lost jobs again,
+    finished campaigns completed, progress counts refreshed (and broadcast)."""
+    return campaign_tick_handler(event.to_dict(), event.context)

@@ -1,4 +1,5 @@
-"""The worker's HTTP surface (Starlette): ``POST /v1/analyze``, ``GET /health``, ``GET /metrics``.
+"""The worker's HTTP surface (Starlette): ``POST /v1/analyze``, ``POST /v1/rewrite`` (campaign texts),
+``GET /health``, ``GET /metrics``.
 
 ``/v1/*`` needs ``Authorization: Bearer <token>``; ``/metrics`` that token or the metrics token
 (``PONTE_WORKER_METRICS_TOKEN``), 401 without. ``/health`` carries no message text and no secret
@@ -28,6 +29,7 @@ from inference_worker.metrics import WorkerMetrics
 from inference_worker.pool import AnalysisPool, OverloadedError, PoolUnavailableError
 from inference_worker.settings import WorkerSettings
 from ponte.domain.analysis import AnalyzeRequest
+from ponte.domain.campaigns.rewrite import RewriteRequest, RewriteResponse
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +113,34 @@ def create_app(settings: WorkerSettings) -> Starlette:  # noqa: C901, PLR0915
         metrics.requests.labels("ok").inc()
         return JSONResponse(outcome.analysis)
 
+    async def rewrite(request: Request) -> Response:
+        """A campaign text reworded by the LLM (``{"text", "model"}``); 503 ``rewrite_unavailable``
+        when this worker runs no LLM or the model gave nothing usable: the caller sends its template."""
+        if not authorized(request):
+            metrics.requests.labels("unauthorized").inc()
+            return error(401, "unauthorized", "missing or wrong bearer token")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return error(413, "payload_too_large", f"body over {MAX_BODY_BYTES} bytes")
+        try:
+            payload = RewriteRequest.model_validate_json(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            code = "invalid_json" if first["type"] == "json_invalid" else "invalid_request"
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            return error(400 if code == "invalid_json" else 422, code, f"{where}: {first['msg']}")
+        if not uses_llm(settings):
+            return error(503, "rewrite_unavailable", "this worker runs no LLM")
+        try:
+            text = await state["pool"].rewrite(payload)
+        except OverloadedError as exc:
+            return error(429, "overloaded", "the queue is full", headers={"Retry-After": str(exc.retry_after)})
+        except PoolUnavailableError:
+            text = None
+        if text is None:
+            return error(503, "rewrite_unavailable", "the model gave no usable rewrite")
+        return JSONResponse(RewriteResponse(text=text, model=model_name(settings.model_path)).model_dump())
+
     async def health(_: Request) -> Response:
         pool = state.get("pool")
         return JSONResponse(
@@ -136,6 +166,7 @@ def create_app(settings: WorkerSettings) -> Starlette:  # noqa: C901, PLR0915
     app = Starlette(
         routes=[
             Route("/v1/analyze", analyze, methods=["POST"]),
+            Route("/v1/rewrite", rewrite, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
         ],

@@ -19,6 +19,7 @@ from inference_worker.llm.gguf import model_name
 from inference_worker.settings import WorkerSettings
 from inference_worker.templates import template_reply
 from ponte.domain.analysis import AnalyzeRequest
+from ponte.domain.campaigns.rewrite import RewriteRequest
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class Engine:
         self.labeler = labeler or Labeler()
         self.llm_enabled = uses_llm(settings)
         self._writer: Any = None
+        self._rewriter: Any = None
 
     @property
     def writer(self) -> Any:
@@ -62,6 +64,17 @@ class Engine:
 
             self._writer = ReplyWriter(self.settings)
         return self._writer
+
+    def rewrite(self, request: RewriteRequest) -> str | None:
+        """A campaign text reworded by the LLM; None when the LLM is off or gave nothing usable."""
+        if not self.llm_enabled:
+            return None
+        if self._rewriter is None:
+            from inference_worker.llm.rewriter import CampaignRewriter
+
+            self._rewriter = CampaignRewriter(self.writer)
+        text: str | None = self._rewriter.rewrite(request.text, request.name, request.max_chars)
+        return text
 
     def warm_up(self) -> None:
         self.labeler.label("oi")
@@ -115,3 +128,7 @@ def warm_up() -> int:
 
 def analyze(request_json: str) -> Outcome:
     return _process["engine"].analyze(AnalyzeRequest.model_validate_json(request_json))
+
+
+def rewrite(request_json: str) -> str | None:
+    return _process["engine"].rewrite(RewriteRequest.model_validate_json(request_json))

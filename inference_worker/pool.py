@@ -17,6 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from inference_worker import engine
 from inference_worker.settings import WorkerSettings
 from ponte.domain.analysis import AnalyzeRequest
+from ponte.domain.campaigns.rewrite import RewriteRequest
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,25 @@ class AnalysisPool:
         self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * (loop.time() - started)
         self.ready = True
         return outcome
+
+    async def rewrite(self, request: RewriteRequest) -> str | None:
+        """A campaign rewrite in a worker process (same capacity and timeout as an analysis)."""
+        if self.in_flight >= self.capacity:
+            raise OverloadedError(self.retry_after())
+        self.in_flight += 1
+        loop = asyncio.get_running_loop()
+        try:
+            future = loop.run_in_executor(self._executor, engine.rewrite, request.model_dump_json())
+            text: str | None = await asyncio.wait_for(future, self.settings.request_timeout_seconds)
+        except TimeoutError as exc:
+            raise PoolUnavailableError("timeout") from exc
+        except BrokenProcessPool as exc:
+            logger.error("a worker process died; starting a new pool")
+            self._replace_executor()
+            raise PoolUnavailableError("process died") from exc
+        finally:
+            self.in_flight -= 1
+        return text
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -6,6 +6,12 @@ ANALYZE_QUEUE_URL_ENV = "PONTE_ANALYZE_QUEUE_URL"
 PURGE_QUEUE_URL_ENV = "PONTE_PURGE_QUEUE_URL"
 INGEST_BULK_QUEUE_URL_ENV = "PONTE_INGEST_BULK_QUEUE_URL"
 LIFECYCLE_QUEUE_URL_ENV = "PONTE_LIFECYCLE_QUEUE_URL"
+CAMPAIGN_QUEUE_URL_ENV = "PONTE_CAMPAIGN_QUEUE_URL"
+CAMPAIGN_QUEUE_NAME_ENV = "PONTE_CAMPAIGN_QUEUE"
+# campaigns: every throttle duration times this (local tests and benchmarks only; 1 in production)
+CAMPAIGN_TIME_SCALE_ENV = "PONTE_CAMPAIGN_TIME_SCALE"
+CAMPAIGN_TICK_SECONDS_ENV = "PONTE_CAMPAIGN_TICK_SECONDS"
+CAMPAIGN_STALE_SECONDS_ENV = "PONTE_CAMPAIGN_STALE_SECONDS"
 INGEST_QUEUE_NAME_ENV = "PONTE_INGEST_QUEUE"
 ANALYZE_QUEUE_NAME_ENV = "PONTE_ANALYZE_QUEUE"
 PURGE_QUEUE_NAME_ENV = "PONTE_PURGE_QUEUE"
@@ -47,6 +53,8 @@ DEFAULT_PURGE_QUEUE = "ponte-purge"
 DEFAULT_LIFECYCLE_QUEUE = "ponte-lifecycle"
 # Received media files to fetch into the media bucket (one job per stored media message).
 DEFAULT_MEDIA_QUEUE = "ponte-media"
+# Campaign sends (one job per recipient) and the inbound messages they watch for replies and opt-outs.
+DEFAULT_CAMPAIGN_QUEUE = "ponte-campaign"
 # Webhooks with many events (history syncs, contact batches, floods) go to their own lane.
 DEFAULT_INGEST_BULK_QUEUE = "ponte-ingest-bulk"
 BULK_LANE_MIN_EVENTS = 20

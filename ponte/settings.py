@@ -19,6 +19,10 @@ class Settings(BaseModel):
     purge_queue_url: str | None = None
     ingest_bulk_queue_url: str | None = None  # unset: every webhook uses the ingest queue
     lifecycle_queue_url: str | None = None  # unset: no lifecycle automation (states still change by hand)
+    campaign_queue_url: str | None = None  # unset: no campaign sends, no reply / opt-out jobs
+    campaign_time_scale: float = 1.0  # throttle durations times this (local tests and benchmarks only)
+    campaign_tick_seconds: float = 60.0  # the campaign schedule's period (its planning horizon is twice it)
+    campaign_stale_seconds: float = 300.0  # a claimed send without an outcome is tried again (same key) after
     max_body_bytes: int = c.DEFAULT_MAX_BODY_BYTES
     instance_events_per_second: float = c.DEFAULT_INSTANCE_EVENTS_PER_SECOND
     instance_events_burst: float = c.DEFAULT_INSTANCE_EVENTS_BURST
@@ -61,6 +65,10 @@ class Settings(BaseModel):
             "purge_queue_url": env.get(c.PURGE_QUEUE_URL_ENV),
             "ingest_bulk_queue_url": env.get(c.INGEST_BULK_QUEUE_URL_ENV),
             "lifecycle_queue_url": env.get(c.LIFECYCLE_QUEUE_URL_ENV),
+            "campaign_queue_url": env.get(c.CAMPAIGN_QUEUE_URL_ENV),
+            "campaign_time_scale": float(env.get(c.CAMPAIGN_TIME_SCALE_ENV, "1")),
+            "campaign_tick_seconds": float(env.get(c.CAMPAIGN_TICK_SECONDS_ENV, "60")),
+            "campaign_stale_seconds": float(env.get(c.CAMPAIGN_STALE_SECONDS_ENV, "300")),
             "max_body_bytes": int(env.get(c.MAX_BODY_BYTES_ENV, c.DEFAULT_MAX_BODY_BYTES)),
             "instance_events_per_second": float(
                 env.get(c.INSTANCE_EVENTS_PER_SECOND_ENV, c.DEFAULT_INSTANCE_EVENTS_PER_SECOND)

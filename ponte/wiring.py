@@ -12,8 +12,11 @@ from ponte.adapters.postgres.accounts import PgMembershipReader
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.privacy_admin import PgPrivacyAdmin, PgPurgeStore
 from ponte.adapters.s3_media import S3ObjectStore
-from ponte.adapters.secrets import AUDIT_HASH_KEY, app_secret
+from ponte.adapters.secrets import AUDIT_HASH_KEY, WORKER_TOKEN, app_secret, read_secret
 from ponte.adapters.sqs import SqsEventQueue
+from ponte.adapters.worker_client import HttpRewriter
+from ponte.domain.hidden import subject_hash
+from ponte.ports.campaigns import Rewriter
 from ponte.ports.media import ObjectStore
 from ponte.ports.queue import EventQueue
 from ponte.ports.secrets import SecretStore
@@ -55,6 +58,30 @@ def object_store(settings: Settings, client: Any | None = None) -> ObjectStore |
     client = client or boto3.client("s3", config=config)
     public = boto3.client("s3", endpoint_url=settings.s3_public_endpoint, config=config) if local else None
     return S3ObjectStore(client, settings.media_bucket, public_client=public)
+
+
+def phone_hasher(settings: Settings, secrets: SecretStore | None) -> Callable[[str], str] | None:
+    """The keyed hash of a number that opt-outs are kept under (the audit key, as the privacy audit
+    hashes its subjects); None without a key: campaigns are refused rather than kept in clear."""
+    key = app_secret(settings, secrets, AUDIT_HASH_KEY) or settings.audit_hash_key
+    if not key:
+        return None
+    raw = key.encode()
+    return lambda phone: subject_hash(raw, phone)
+
+
+def build_rewriter(settings: Settings, secrets: SecretStore | None) -> Rewriter | None:
+    """The worker's campaign rewrite when a worker is configured (with its token); None otherwise:
+    campaigns then send their template text."""
+    if not settings.worker_url:
+        return None
+    if settings.worker_token_secret:
+        token: str | None = read_secret(settings.worker_token_secret)
+    else:
+        token = settings.worker_token or app_secret(settings, secrets, WORKER_TOKEN)
+    if not token:
+        return None
+    return HttpRewriter(settings.worker_url, token, read_timeout=settings.worker_timeout_seconds)
 
 
 def ingest_queue(settings: Settings, client: Any | None = None) -> EventQueue:

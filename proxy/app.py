@@ -39,6 +39,7 @@ from proxy.responses import (
     WebhookIgnored,
     WebhookRejected,
 )
+from proxy.routes.campaigns import campaign_routes
 from proxy.routes.cloud import cloud_routes
 from proxy.routes.inbox import inbox_routes
 from proxy.routes.media import media as media_routes_service
@@ -56,6 +57,7 @@ app.register_blueprint(report_routes)
 app.register_blueprint(metrics_routes)
 app.register_blueprint(cloud_routes)
 app.register_blueprint(media_routes)
+app.register_blueprint(campaign_routes)
 
 
 def _webhook(provider: str, instance: str, secret: str | None) -> Response:

@@ -13,6 +13,7 @@ from ponte.adapters.cloud_credentials import SecretCloudCredentials
 from ponte.adapters.gateways.factory import gateway_factory_from_settings
 from ponte.adapters.jwt_verifier import InvalidTokenError, JwtVerifier
 from ponte.adapters.postgres.accounts import PgMembershipReader
+from ponte.adapters.postgres.campaigns import PgCampaignStore
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.deeplinks import PgDeepLinkReader
 from ponte.adapters.postgres.diagnostics import PgDiagnosticsLog
@@ -24,6 +25,7 @@ from ponte.adapters.postgres.lifecycle import PgLifecycleStore
 from ponte.adapters.postgres.media import PgMediaReader, PgMediaRecords
 from ponte.adapters.postgres.metrics import PgMetricsRows
 from ponte.adapters.postgres.operations import PgOperationsStore
+from ponte.adapters.postgres.opt_outs import PgOptOutStore
 from ponte.adapters.postgres.privacy import PgPrivacySettings
 from ponte.adapters.postgres.quarantine import PgQuarantineStore
 from ponte.adapters.postgres.reports import PgReportStore
@@ -50,6 +52,8 @@ from ponte.ports.media import ObjectStore
 from ponte.ports.queue import EventQueue
 from ponte.ports.secrets import SecretStore
 from ponte.services.accounts import AccountService
+from ponte.services.campaign_consent import ConsentService
+from ponte.services.campaigns import CampaignService
 from ponte.services.cloud_webhooks import CloudWebhooks
 from ponte.services.deeplinks import DeepLinkService
 from ponte.services.diagnostics import DiagnosticsService
@@ -70,7 +74,7 @@ from ponte.services.sending import SendService
 from ponte.services.sessions import SessionService
 from ponte.services.templates import TemplateService
 from ponte.settings import Settings
-from ponte.wiring import ingest_queue, object_store, privacy_service
+from ponte.wiring import build_rewriter, ingest_queue, object_store, phone_hasher, privacy_service
 from proxy import providers
 
 
@@ -96,6 +100,8 @@ class ProxyContainer:
     templates: TemplateService
     instances: CachedInstanceDirectory
     media: MediaService | None = None
+    campaigns: CampaignService | None = None
+    consent: ConsentService | None = None
 
 
 def _normalize(provider: str, payload: Any, instance: str) -> Normalized:
@@ -111,6 +117,7 @@ def bootstrap(
     gateways: GatewayFactory | None = None,
     lifecycle_queue: LifecycleQueue | None = None,
     objects: ObjectStore | None = None,
+    clock: Clock | None = None,
 ) -> ProxyContainer:
     settings = resolve_secrets(settings or Settings.from_env())
     secrets = secret_store(settings, secrets)
@@ -196,7 +203,23 @@ def bootstrap(
         templates=TemplateService(store=PgTemplateStore(db), gateways=gateways),
         instances=instances,
         media=media,
+        **_campaigns(db, settings, secrets, clock),
     )
+
+
+def _campaigns(db: Database, settings: Settings, secrets: SecretStore | None, clock: Clock | None) -> dict[str, Any]:
+    """Campaign routes and the suppression list; the model's rewrite when a worker is configured."""
+    store, opt_outs, hasher = PgCampaignStore(db), PgOptOutStore(db), phone_hasher(settings, secrets)
+    service = CampaignService(
+        store,
+        opt_outs,
+        PgPrivacySettings(db),
+        hasher,
+        rewriter=build_rewriter(settings, secrets),
+        clock=clock,
+        time_scale=settings.campaign_time_scale,
+    )
+    return {"campaigns": service, "consent": ConsentService(store, opt_outs, hasher)}
 
 
 def _metrics(

@@ -21,6 +21,11 @@ export type Intent =
 export type Sentiment = "negative" | "neutral" | "positive";
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignStatus".
+ */
+export type CampaignStatus = "draft" | "approved" | "running" | "paused" | "completed" | "cancelled";
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "Urgency".
  */
 export type Urgency = "low" | "medium" | "high";
@@ -108,9 +113,19 @@ export interface PonteContract {
   AgentList: AgentList;
   AlertPayload: AlertPayload;
   AnalysisPayload: AnalysisPayload;
+  ApproveRequest: ApproveRequest;
   AssignRequest: AssignRequest;
   BusinessHoursRequest: BusinessHoursRequest;
   BusinessHoursView: BusinessHoursView;
+  CampaignPage: CampaignPage;
+  CampaignPayload: CampaignPayload;
+  CampaignPreview: CampaignPreview;
+  CampaignProgress: CampaignProgress;
+  CampaignReplyPage: CampaignReplyPage;
+  CampaignRequest: CampaignRequest;
+  CampaignSettingsRequest: CampaignSettingsRequest;
+  CampaignSettingsView: CampaignSettingsView;
+  CampaignView: CampaignView;
   ContactPage: ContactPage;
   ContactRef: ContactRef;
   ConversationDeletedPayload: ConversationDeletedPayload;
@@ -155,9 +170,14 @@ export interface PonteContract {
   NotePayload: NotePayload;
   NoteRequest: NoteRequest;
   NoteView: NoteView;
+  OptOutPage: OptOutPage;
+  OptOutRequest: OptOutRequest;
+  OptOutStatus: OptOutStatus;
+  OptOutView: OptOutView;
   PresencePayload: PresencePayload;
   PresenceRequest: PresenceRequest;
   PresenceView: PresenceView;
+  PreviewRequest: PreviewRequest;
   ReadReceipt: ReadReceipt;
   ResolveRequest: ResolveRequest;
   RoutingRuleList: RoutingRuleList;
@@ -264,6 +284,13 @@ export interface StoredScoreParts {
   triage: string[];
 }
 /**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ApproveRequest".
+ */
+export interface ApproveRequest {
+  content_hash: string;
+}
+/**
  * ``{"agent_id"}`` (the caller's own id to take it) or ``{"team_id"}`` (into that team's queue).
  *
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -344,6 +371,591 @@ export interface BusinessHoursView {
 export interface HolidayView {
   date: string;
   name: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignPage".
+ */
+export interface CampaignPage {
+  items: CampaignSummary[];
+  next_cursor: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignSummary".
+ */
+export interface CampaignSummary {
+  id: string;
+  tenant_id: string;
+  instance_id: string;
+  name: string;
+  status: CampaignStatus;
+  pause_code: string | null;
+  progress: CampaignProgress;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+}
+/**
+ * Recipient counts: ``queued`` waits (planned or being sent); ``sent`` includes delivered and
+ * read; ``skipped`` was dropped at send time (opted out or hidden since the start).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignProgress".
+ */
+export interface CampaignProgress {
+  total?: number;
+  queued?: number;
+  sent?: number;
+  delivered?: number;
+  read?: number;
+  failed?: number;
+  skipped?: number;
+  cancelled?: number;
+  replied?: number;
+  opted_out?: number;
+  leads_created?: number;
+}
+/**
+ * ``campaign_updated``: a campaign's state or progress counts changed (counts only, no contact).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignPayload".
+ */
+export interface CampaignPayload {
+  id: string;
+  tenant_id: string;
+  instance_id: string;
+  name: string;
+  status: "draft" | "approved" | "running" | "paused" | "completed" | "cancelled";
+  pause_code: string | null;
+  pause_reason: string | null;
+  approved_at: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+  progress: CampaignProgress;
+  updated_at: string;
+}
+/**
+ * What a person approves: the content hash, who gets it (and who not, why), samples.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignPreview".
+ */
+export interface CampaignPreview {
+  campaign_id: string;
+  content_hash: string;
+  audience: AudienceCounts;
+  samples: PreviewSample[];
+  throttle: ThrottleSummary;
+  quiet_now: boolean;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AudienceCounts".
+ */
+export interface AudienceCounts {
+  candidates: number;
+  recipients: number;
+  excluded: {
+    [k: string]: number;
+  };
+  invalid_rows?: {
+    [k: string]: number;
+  };
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "PreviewSample".
+ */
+export interface PreviewSample {
+  ordinal: number;
+  contact_id: string | null;
+  phone_e164: string;
+  name: string | null;
+  body: string;
+  template_params: string[] | null;
+  rewrite: RewritePreview | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RewritePreview".
+ */
+export interface RewritePreview {
+  text: string | null;
+  violations: string[];
+  source: "llm" | "template" | "unavailable";
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "ThrottleSummary".
+ */
+export interface ThrottleSummary {
+  channel: "unofficial" | "cloud";
+  min_gap_seconds: number;
+  max_gap_seconds: number;
+  burst_size: number;
+  long_pause_seconds: number[];
+  daily_cap: number | null;
+  daily_unique_recipients: number | null;
+  estimated_seconds: number;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignReplyPage".
+ */
+export interface CampaignReplyPage {
+  items: CampaignReply[];
+  next_cursor: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignReply".
+ */
+export interface CampaignReply {
+  recipient_id: string;
+  contact_id: string | null;
+  phone_e164: string;
+  sent_at: string | null;
+  replied_at: string;
+  reply_message_id: string | null;
+  conversation_id: string | null;
+  body: string | null;
+  lead_id: string | null;
+  opted_out: boolean;
+}
+/**
+ * Create (POST /campaigns) or replace (PUT /campaigns/{id}) a campaign's content. ``csv``: the
+ * uploaded file's text when ``audience.kind`` is ``csv`` (phones in any form, optional columns
+ * nome, vencimento, valor, link; at most 2 MB / 50,000 rows).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignRequest".
+ */
+export interface CampaignRequest {
+  name: string;
+  instance_id: string;
+  audience: AudienceSpec;
+  message: CampaignMessage;
+  csv?: string | null;
+}
+/**
+ * A segment, or the CSV uploaded with the campaign.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "AudienceSpec".
+ */
+export interface AudienceSpec {
+  kind: "segment" | "csv";
+  segment?: Segment | null;
+}
+/**
+ * Filters over the tenant's contacts (``source`` contacts) or its ERP customers (``customers``).
+ * Every filter given must hold (AND); lists match any of their values.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "Segment".
+ */
+export interface Segment {
+  source?: "contacts" | "customers";
+  /**
+   * @maxItems 4
+   */
+  lead_stages?:
+    | []
+    | ["new" | "open" | "won" | "lost"]
+    | ["new" | "open" | "won" | "lost", "new" | "open" | "won" | "lost"]
+    | ["new" | "open" | "won" | "lost", "new" | "open" | "won" | "lost", "new" | "open" | "won" | "lost"]
+    | [
+        "new" | "open" | "won" | "lost",
+        "new" | "open" | "won" | "lost",
+        "new" | "open" | "won" | "lost",
+        "new" | "open" | "won" | "lost"
+      ];
+  /**
+   * @maxItems 4
+   */
+  lead_sources?:
+    | []
+    | ["organic" | "ctwa_ad" | "search" | "deep_link"]
+    | ["organic" | "ctwa_ad" | "search" | "deep_link", "organic" | "ctwa_ad" | "search" | "deep_link"]
+    | [
+        "organic" | "ctwa_ad" | "search" | "deep_link",
+        "organic" | "ctwa_ad" | "search" | "deep_link",
+        "organic" | "ctwa_ad" | "search" | "deep_link"
+      ]
+    | [
+        "organic" | "ctwa_ad" | "search" | "deep_link",
+        "organic" | "ctwa_ad" | "search" | "deep_link",
+        "organic" | "ctwa_ad" | "search" | "deep_link",
+        "organic" | "ctwa_ad" | "search" | "deep_link"
+      ];
+  score_min?: number | null;
+  score_max?: number | null;
+  customers_only?: boolean;
+  /**
+   * @maxItems 20
+   */
+  tags_any?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
+  last_contact_after?: string | null;
+  last_contact_before?: string | null;
+}
+/**
+ * ``variants``: 1 to 5 texts (recipients get them in turn); ``cloud_template``: what goes out
+ * on a Cloud API instance instead; ``personalize``: ``llm`` asks the local model for a rewrite
+ * per recipient (checked, length-capped; the template text otherwise).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignMessage".
+ */
+export interface CampaignMessage {
+  /**
+   * @minItems 1
+   * @maxItems 5
+   */
+  variants:
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string];
+  cloud_template?: CloudTemplate | null;
+  defaults?: RecipientValues;
+  personalize?: "none" | "llm";
+}
+/**
+ * An approved Cloud API template: its name, language, and the variables of its body
+ * parameters in order ({{1}}, {{2}}, ...).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CloudTemplate".
+ */
+export interface CloudTemplate {
+  name: string;
+  language?: string;
+  /**
+   * @maxItems 10
+   */
+  body_parameters?:
+    | []
+    | ["nome" | "nome_completo" | "vencimento" | "valor" | "link"]
+    | [
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link"
+      ]
+    | [
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link"
+      ]
+    | [
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link"
+      ]
+    | [
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link"
+      ]
+    | [
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link"
+      ]
+    | [
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link"
+      ]
+    | [
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link"
+      ]
+    | [
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link"
+      ]
+    | [
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link",
+        "nome" | "nome_completo" | "vencimento" | "valor" | "link"
+      ];
+}
+/**
+ * What a recipient's variables are filled with (None: unknown).
+ */
+export interface RecipientValues {
+  name?: string | null;
+  due_date?: string | null;
+  amount?: string | null;
+  link?: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignSettingsRequest".
+ */
+export interface CampaignSettingsRequest {
+  settings: CampaignSettings;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignSettings".
+ */
+export interface CampaignSettings {
+  opt_out_instruction?: string;
+  opt_out_confirmation?: string;
+  opt_in_confirmation?: string;
+  /**
+   * @minItems 1
+   * @maxItems 50
+   */
+  opt_out_words?: [string, ...string[]];
+  /**
+   * @maxItems 50
+   */
+  opt_in_words?: string[];
+  quiet_hours?: QuietHours;
+  reply_window_hours?: number;
+  cloud_tier?: 250 | 2000 | 10000 | 100000 | "unlimited";
+  unofficial_daily_cap?: number;
+  /**
+   * @maxItems 100
+   */
+  forbidden_phrases?: string[];
+}
+/**
+ * ``start`` -> ``end`` is quiet (over midnight when start > end; none when equal); every
+ * day in ``days_off`` (0 Monday .. 6 Sunday) is quiet all day, in ``timezone``.
+ */
+export interface QuietHours {
+  timezone?: string;
+  start?: string;
+  end?: string;
+  days_off?: number[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignSettingsView".
+ */
+export interface CampaignSettingsView {
+  tenant_id: string;
+  settings: CampaignSettings;
+  updated_at: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignView".
+ */
+export interface CampaignView {
+  id: string;
+  tenant_id: string;
+  instance_id: string;
+  name: string;
+  status: CampaignStatus;
+  audience: AudienceSpec;
+  message: CampaignMessage;
+  content_hash: string;
+  preview_hash: string | null;
+  previewed_at: string | null;
+  approved_by: string | null;
+  approved_at: string | null;
+  started_at: string | null;
+  paused_at: string | null;
+  pause_code: string | null;
+  pause_reason: string | null;
+  completed_at: string | null;
+  cancelled_at: string | null;
+  csv: CsvReport | null;
+  audience_report: AudienceCounts | null;
+  progress: CampaignProgress;
+  actions: ("edit" | "preview" | "approve" | "start" | "pause" | "resume" | "cancel")[];
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CsvReport".
+ */
+export interface CsvReport {
+  rows: number;
+  total_rows: number;
+  invalid_counts: {
+    [k: string]: number;
+  };
+  invalid: InvalidRow[];
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "InvalidRow".
+ */
+export interface InvalidRow {
+  row: number;
+  reason: "invalid_phone" | "invalid_date" | "invalid_amount" | "invalid_link" | "duplicate" | "empty";
+  column?: string | null;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -1450,6 +2062,48 @@ export interface NoteRequest {
       ];
 }
 /**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "OptOutPage".
+ */
+export interface OptOutPage {
+  items: OptOutView[];
+  next_cursor: string | null;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "OptOutView".
+ */
+export interface OptOutView {
+  tenant_id: string;
+  channel: "whatsapp";
+  phone_hash: string;
+  source: string;
+  campaign_id: string | null;
+  opted_out_at: string;
+  opted_in_at: string | null;
+  opted_out: boolean;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "OptOutRequest".
+ */
+export interface OptOutRequest {
+  phone: string;
+  tenant_id?: string | null;
+}
+/**
+ * Whether one number is on the suppression list (GET /opt-outs/check?phone=...).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "OptOutStatus".
+ */
+export interface OptOutStatus {
+  tenant_id: string;
+  phone_e164: string;
+  opted_out: boolean;
+  entry: OptOutView | null;
+}
+/**
  * ``agent_presence_changed``: a member went online, away or offline (heartbeat expired).
  *
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -1479,6 +2133,13 @@ export interface PresenceView {
   status: "online" | "away" | "offline";
   last_seen_at: string;
   expires_at: string;
+}
+/**
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "PreviewRequest".
+ */
+export interface PreviewRequest {
+  sample_size?: number;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema
@@ -2394,6 +3055,31 @@ export interface AutomaticMessages1 {
   csat_thanks?: AutomaticMessage4;
 }
 /**
+ * ``start`` -> ``end`` is quiet (over midnight when start > end; none when equal); every
+ * day in ``days_off`` (0 Monday .. 6 Sunday) is quiet all day, in ``timezone``.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "QuietHours".
+ */
+export interface QuietHours1 {
+  timezone?: string;
+  start?: string;
+  end?: string;
+  days_off?: number[];
+}
+/**
+ * What a recipient's variables are filled with (None: unknown).
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "RecipientValues".
+ */
+export interface RecipientValues1 {
+  name?: string | null;
+  due_date?: string | null;
+  amount?: string | null;
+  link?: string | null;
+}
+/**
  * This interface was referenced by `PonteContract`'s JSON-Schema
  * via the `definition` "RuleConditions".
  */
@@ -2570,6 +3256,7 @@ export interface TenantTopicEvents {
   lead_scored: LeadPayload;
   analysis_ready: AnalysisPayload;
   suggestion_ready: SuggestionPayload;
+  campaign_updated: CampaignPayload;
 }
 /** `tenant:{tenant_id}:admin`: owners and admins of the tenant. */
 export interface TenantAdminTopicEvents {

@@ -81,12 +81,18 @@ class ReplyWriter:
         return messages
 
     def _complete(self, messages: list[dict[str, str]], *, max_tokens: int, deadline: float) -> tuple[str, str]:
-        """Stream a completion; returns (text, finish) with finish in stop / length / timeout."""
+        return self.complete(messages, max_tokens=max_tokens, deadline=deadline)
+
+    def complete(
+        self, messages: list[dict[str, str]], *, max_tokens: int, deadline: float, grammar: Any = None
+    ) -> tuple[str, str]:
+        """Stream a completion (the reply grammar unless another is given); returns (text, finish)
+        with finish in stop / length / timeout."""
         chunks: list[str] = []
         finish = "stop"
         stream = self._llm.create_chat_completion(
             messages=messages,
-            grammar=self._grammar,
+            grammar=grammar or self._grammar,
             max_tokens=max_tokens,
             temperature=TEMPERATURE,
             repeat_penalty=REPEAT_PENALTY,

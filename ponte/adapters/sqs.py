@@ -19,10 +19,12 @@ import boto3
 
 from ponte.adapters.exceptions import QueuePublishError
 from ponte.domain.analyze_job import AnalyzeJob
+from ponte.domain.campaign_job import CampaignJob
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.lifecycle_job import LifecycleJob
 from ponte.domain.media import MediaJob
 from ponte.ports.analysis import AnalyzeJobQueue
+from ponte.ports.campaigns import CampaignQueue
 from ponte.ports.lifecycle import LifecycleQueue
 from ponte.ports.media import MediaJobQueue
 from ponte.ports.queue import EventQueue
@@ -203,3 +205,17 @@ class SqsLifecycleQueue(LifecycleQueue):
 
     def publish(self, jobs: list[LifecycleJob]) -> None:
         self._sender.send([_Unit(job.model_dump_json(), job.tenant_id) for job in jobs])
+
+
+class SqsCampaignQueue(CampaignQueue):
+    """The campaign queue: send jobs delayed to their slot (``DelaySeconds``, at most 900 s) and
+    inbound jobs, through the shared ``SendMessageBatch`` sender."""
+
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self._sender = SqsSender(queue_url, client)
+
+    def publish(self, jobs: Sequence[CampaignJob], *, delays: Sequence[int] | None = None) -> None:
+        waits = list(delays) if delays is not None else [0] * len(jobs)
+        self._sender.send(
+            [_Unit(job.model_dump_json(), delay=max(0, min(900, int(w)))) for job, w in zip(jobs, waits, strict=True)]
+        )

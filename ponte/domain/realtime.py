@@ -19,6 +19,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from ponte.domain.campaigns.api import CampaignProgress
 from ponte.domain.events import Media, MessageKind
 from ponte.domain.scoring import StoredScoreParts
 
@@ -269,6 +270,23 @@ class AlertPayload(Payload):
     raised_at: datetime
 
 
+class CampaignPayload(Payload):
+    """``campaign_updated``: a campaign's state or progress counts changed (counts only, no contact)."""
+
+    id: UUID
+    tenant_id: UUID
+    instance_id: UUID
+    name: str
+    status: Literal["draft", "approved", "running", "paused", "completed", "cancelled"]
+    pause_code: str | None
+    pause_reason: str | None
+    approved_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    progress: CampaignProgress
+    updated_at: datetime
+
+
 class Audience(StrEnum):
     MEMBERS = "members"  # any member of the tenant (owner, admin, agent)
     ADMINS = "admins"  # owners and admins of the tenant
@@ -362,6 +380,12 @@ TOPICS: tuple[TopicSpec, ...] = (
             EventSpec(name="lead_created", payload=LeadPayload, description="a new number became a lead"),
             EventSpec(name="lead_scored", payload=LeadPayload, description="a lead's score or priority changed"),
             *_ANALYSIS_EVENTS,
+            EventSpec(
+                name="campaign_updated",
+                payload=CampaignPayload,
+                description="a campaign was created, approved, started, paused, resumed, cancelled or completed,"
+                " or its progress counts moved (sent, delivered, read, failed, replied, opted out)",
+            ),
         ),
     ),
     TopicSpec(

@@ -32,6 +32,15 @@ FAULTS = ("504", "500", "timeout", "accept_then_timeout")
 _ids = itertools.count(1)
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """One accepted send as the gateway received it: when (wall clock), to whom, what."""
+
+    at: float
+    to: str  # digits
+    text: str
+
+
 @dataclass
 class FakeSession:
     name: str
@@ -41,6 +50,7 @@ class FakeSession:
     stay_down: bool = False  # reconnects leave it down; only a logout + start (a reset) gives a QR
     reconnect_fixes: bool = False  # a restart brings it back
     sent: list[dict[str, Any]] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)  # accepted sends, with their receive times
     faults: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
     calls: list[tuple[str, str]] = field(default_factory=list)  # (operation, key used / "primary" | "alternate")
     qr_count: int = 0
@@ -78,6 +88,8 @@ class FakeGateway:
         # after an accepted send, post the echo and the acks back (SERVER_ACK, DELIVERY_ACK, READ)
         # as a phone that receives and reads it would: ``ack_interval`` seconds between steps
         self.acks = acks
+        # Evolution's ``send.message`` echo of every send (off: a benchmark of the send path alone)
+        self.echoes = True
         self.ack_interval = ack_interval
         self.alternate_wpp_secret_key: str | None = None
         self.token_epoch = 0  # bumping it revokes every issued token (as a server restart with new salts)
@@ -179,6 +191,9 @@ class FakeGateway:
 def _handler(gw: FakeGateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out in two writes: without this, Nagle holds the body for the
+        # client's delayed ACK (~40 ms a request on a kept-alive connection)
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
@@ -312,6 +327,7 @@ def _evolution_op(session: FakeSession, op: str, body: Any, key: str) -> tuple[i
                    "messageType": next(iter(content)), "messageTimestamp": int(time.time()),
                    "instanceId": "00000000-fake-instance", "source": "unknown"}  # fmt: skip
         session.sent.append({**message, "request": body})
+        session.receipts.append(Receipt(at=time.time(), to=number, text=str(content.get("conversation") or "")))
         return 201, message
     if op == "media":
         requested = body.get("message") if isinstance(body, dict) else None
@@ -367,6 +383,8 @@ def _echo(gw: FakeGateway, session: FakeSession, message: dict[str, Any]) -> Non
     """Evolution sends API-sent messages back as ``send.message`` (Baileys emitOwnEvents off), then
     -- with ``acks`` -- the ``messages.upsert`` fromMe echo at SERVER_ACK and the ``messages.update``
     acks, in the shapes of ``proxy/providers/evolution/fixtures``."""
+    if not gw.echoes:
+        return
     envelope = {"instance": session.name, "date_time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                 "server_url": gw.url, "apikey": None}  # fmt: skip
     message = {k: v for k, v in message.items() if k != "request"}
@@ -493,6 +511,7 @@ def _wppconnect_op(session: FakeSession, op: str, body: Any, arg: str | None) ->
         message = {"id": f"true_{phone}@c.us_{message_id}", "to": f"{phone}@c.us", "body": text or "",
                    "fromMe": True, "t": int(time.time()), "ack": 0, "type": kind}  # fmt: skip
         session.sent.append({**message, "request": body})
+        session.receipts.append(Receipt(at=time.time(), to=phone, text=text if isinstance(text, str) else ""))
         return 201, {"status": "success", "response": [message], "mapper": "return"}
     if op == "media":
         found = session.media.get(str(arg))

@@ -59,6 +59,7 @@ class QueuePoller:
         self._wait = wait_seconds
         self._stop = threading.Event()
         self._threads: list[threading.Thread | None] = [None] * max(1, receivers)
+        self._killed = threading.Event()
         attrs = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
         self._arn = attrs["QueueArn"]
         self._region = self._arn.split(":")[3]
@@ -77,6 +78,8 @@ class QueuePoller:
             return 0
         event = to_lambda_event(messages, self._arn, self._region)
         failed = self._invoke(event, messages)
+        if self._killed.is_set():  # the process "died" before deleting: SQS redelivers the whole batch
+            return len(messages)
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
             self._client.delete_message_batch(
@@ -97,6 +100,9 @@ class QueuePoller:
 
     def start(self) -> QueuePoller:
         """Starts the receivers that are not running (all of them the first time)."""
+        if not self.alive():
+            self._stop.clear()
+            self._killed.clear()
         for n, thread in enumerate(self._threads):
             if thread is None or not thread.is_alive():
                 name = f"poller-{self._function_name}" + (f"-{n}" if len(self._threads) > 1 else "")
@@ -127,6 +133,13 @@ class QueuePoller:
             if failing:
                 logger.warning("poller %s: SQS answers again", self._function_name)
             failing = False
+
+    def kill(self) -> None:
+        """A crash, as far as a thread can have one: the batch being handled is never deleted (its
+        messages come back after the visibility timeout, those already handled included) and the
+        poller ends; ``start`` (or the local stack's supervisor) brings it back."""
+        self._killed.set()
+        self._stop.set()
 
     def stop(self) -> None:
         self._stop.set()

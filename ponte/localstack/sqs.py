@@ -27,9 +27,12 @@ QUEUES = (
     c.DEFAULT_PURGE_QUEUE,
     c.DEFAULT_LIFECYCLE_QUEUE,
     c.DEFAULT_MEDIA_QUEUE,
+    c.DEFAULT_CAMPAIGN_QUEUE,
 )
 MEDIA_BUCKET = "ponte-local-media"
 MAX_RECEIVE_COUNT = 5
+# A campaign job takes at most a couple of seconds locally: what a dead poller held comes back soon.
+VISIBILITY_SECONDS = {c.DEFAULT_CAMPAIGN_QUEUE: 10}
 
 
 def sqs_client(endpoint_url: str) -> Any:
@@ -92,7 +95,7 @@ def create_queues(
         urls[name] = client.create_queue(
             QueueName=name,
             Attributes={
-                "VisibilityTimeout": str(visibility_timeout),
+                "VisibilityTimeout": str(VISIBILITY_SECONDS.get(name, visibility_timeout)),
                 "RedrivePolicy": json.dumps(
                     {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
                 ),

@@ -36,13 +36,14 @@ from ponte.adapters.secrets import (
     PowertoolsSecretStore,
     put_secret,
 )
-from ponte.adapters.sqs import SqsAnalyzeQueue, SqsLifecycleQueue, SqsMediaQueue
+from ponte.adapters.sqs import SqsAnalyzeQueue, SqsCampaignQueue, SqsLifecycleQueue, SqsMediaQueue
 from ponte.adapters.tenant_keys import DEEPLINK_KEY, tenant_secret_name
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.cloud import ACCESS_TOKEN, APP_SECRET, GRAPH_BASE_URL, VERIFY_TOKEN, WABA_ID
 from ponte.domain.lifecycle_job import LifecycleJob
 from ponte.domain.media import MediaJob
 from ponte.domain.realtime import tenant_admin_topic, tenant_topic
+from ponte.localstack.clock import ControllableClock
 from ponte.localstack.inbox_site import DEFAULT_DIST, INBOX_PATH, InboxSite
 from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.local_gateway import LOCAL_GATEWAY_PREFIX, LocalGateway
@@ -76,6 +77,8 @@ DEFAULT_STATE_DIR = Path(os.environ.get("PONTE_STATE_DIR", ".ponte"))
 APP_SECRET_NAME = "ponte/local/app"
 CLOUD_SECRET_PREFIX = "ponte/local/cloud/"
 DEMO_WABA_ID = "100000000000009"
+# campaigns plan their sends every second locally (every minute on AWS)
+LOCAL_CAMPAIGN_TICK_SECONDS = 1.0
 
 
 class SkippedFollowUps(AnalyzeJobQueue, LifecycleQueue, MediaJobQueue):
@@ -196,6 +199,11 @@ class LocalStack:
     _timers: threading.Thread | None = field(default=None, init=False)
     # how often the lifecycle's timers run (snooze expiry, presence expiry, assignment sweep)
     lifecycle_timer_seconds: float = 60.0
+    # the campaign sender's and the campaign routes' wall clock (tests move it: quiet hours)
+    clock: ControllableClock = field(default_factory=ControllableClock)
+    # threads receiving from the campaign queue (a job may wait for its slot in-process)
+    campaign_receivers: int = 2
+    _campaign_tick: threading.Thread | None = field(default=None, init=False)
 
     @property
     def proxy_url(self) -> str:
@@ -252,9 +260,11 @@ class LocalStack:
             media_queue_url=self.queue_urls[c.DEFAULT_MEDIA_QUEUE],
             media_bucket=MEDIA_BUCKET,
             s3_public_endpoint=self.moto.url,
+            campaign_queue_url=self.queue_urls[c.DEFAULT_CAMPAIGN_QUEUE],
             app_secret_name=APP_SECRET_NAME,
-            **self.overrides,
+            **{"campaign_tick_seconds": LOCAL_CAMPAIGN_TICK_SECONDS, **self.overrides},
         )
+        campaign_queue = SqsCampaignQueue(self.queue_urls[c.DEFAULT_CAMPAIGN_QUEUE], self.sqs)
         store = PowertoolsSecretStore(max_age=self.settings.secrets_max_age, client=self.secretsmanager)
         self.db = Database(self.dsn, max_size=16)
         proxy_runtime.set_container(
@@ -264,6 +274,7 @@ class LocalStack:
                 queue=ingest_queue(self.settings, self.sqs),
                 secrets=store,
                 lifecycle_queue=SqsLifecycleQueue(self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE], self.sqs),
+                clock=self.clock,
             )
         )
         skipped = SkippedFollowUps() if self.ingest_only else None
@@ -275,6 +286,8 @@ class LocalStack:
                 secrets=store,
                 lifecycle_queue=skipped or SqsLifecycleQueue(self.queue_urls[c.DEFAULT_LIFECYCLE_QUEUE], self.sqs),
                 media_queue=skipped or SqsMediaQueue(self.settings.media_queue_url or "", self.sqs),
+                campaign_queue=campaign_queue,
+                clock=self.clock,
             )
         )
         self._start_proxy()
@@ -296,6 +309,7 @@ class LocalStack:
             (c.DEFAULT_PURGE_QUEUE, functions_app.purge, 1),
             (c.DEFAULT_LIFECYCLE_QUEUE, functions_app.lifecycle, 0 if self.ingest_only else 1),
             (c.DEFAULT_MEDIA_QUEUE, functions_app.media, 0 if self.ingest_only else 1),
+            (c.DEFAULT_CAMPAIGN_QUEUE, functions_app.campaign, self.campaign_receivers),
         ):
             if not receivers:
                 continue
@@ -312,6 +326,8 @@ class LocalStack:
         self._schedule.start()
         self._timers = threading.Thread(target=self._run_lifecycle_timers, name="lifecycle-timers", daemon=True)
         self._timers.start()
+        self._campaign_tick = threading.Thread(target=self._run_campaign_tick, name="campaign-tick", daemon=True)
+        self._campaign_tick.start()
         if self.supervise:
             self.supervisor = Supervisor(self._children(), logger).start()
         self.started_in = time.monotonic() - started
@@ -422,6 +438,18 @@ class LocalStack:
             except Exception:  # keep the schedule going, as EventBridge would
                 functions_app.logger.exception("lifecycle timers failed")
 
+    def _run_campaign_tick(self) -> None:
+        """The campaign sender's ``@app.schedule`` (every minute on AWS; PONTE_CAMPAIGN_TICK_SECONDS here)."""
+        while not self._schedule_stop.wait(self.settings.campaign_tick_seconds):
+            try:
+                functions_app.campaign_tick_handler({}, None)
+            except Exception:  # keep the schedule going, as EventBridge would
+                functions_app.logger.exception("campaign tick failed")
+
+    def pollers(self, function_name: str) -> list[QueuePoller]:
+        """The poller of one function (its receivers are its threads)."""
+        return [p for p in self._pollers if p.function_name == function_name]
+
     def _export_aws_env(self) -> None:
         """Adapters that build their own boto3 clients reach the local endpoint too."""
         assert self.moto is not None
@@ -513,6 +541,9 @@ class LocalStack:
         if self._timers is not None:
             self._timers.join(timeout=30)
             self._timers = None
+        if self._campaign_tick is not None:
+            self._campaign_tick.join(timeout=30)
+            self._campaign_tick = None
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None

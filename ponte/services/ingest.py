@@ -2,7 +2,8 @@
 every newly stored inbound text to the analyze queue, its own queue so that slow inference
 never delays ingestion. Connection and QR events feed the instance's session recovery. Every
 newly stored message is signalled to the lifecycle queue (one job per conversation per unit of
-work): the conversation's state, clocks and automation run there, never in this transaction."""
+work): the conversation's state, clocks and automation run there, never in this transaction.
+Newly stored inbound messages go to the campaign queue as well (replies and opt-outs)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from datetime import timedelta
 from typing import Protocol
 
 from ponte.domain.analyze_job import AnalyzeJob
+from ponte.domain.campaign_job import CampaignJob, inbound_jobs
 from ponte.domain.envelope import IngestEnvelope
 from ponte.domain.events import ConnectionEvent, MessageEvent, QrEvent
 from ponte.domain.lifecycle_job import LifecycleJob, MessageSignal
 from ponte.domain.media import FETCHED_KINDS, MediaJob
 from ponte.ports.analysis import AnalyzeJobQueue
+from ponte.ports.campaigns import CampaignQueue
 from ponte.ports.lifecycle import LifecycleQueue
 from ponte.ports.media import MediaJobQueue
 from ponte.ports.store import IngestStore, SavedMessage
@@ -61,6 +64,13 @@ class _AfterCommit:
         )
         self.lifecycle.setdefault((tenant_id, saved.conversation_id), []).append(signal)
 
+    def campaign_jobs(self) -> list[CampaignJob]:
+        """The unit's newly stored inbound messages, per tenant, for the campaigns (replies, opt-outs)."""
+        by_tenant: dict[str, list[str]] = {}
+        for (tenant, _), signals in self.lifecycle.items():
+            by_tenant.setdefault(tenant, []).extend(s.message_id for s in signals if s.inbound)
+        return [job for tenant, ids in by_tenant.items() if ids for job in inbound_jobs(tenant, ids)]
+
     def lifecycle_jobs(self) -> list[LifecycleJob]:
         return [
             LifecycleJob(kind="messages", tenant_id=tenant, conversation_id=conversation, messages=tuple(signals))
@@ -78,12 +88,15 @@ class IngestService:
         sessions: SessionObserver | None = None,
         lifecycle_queue: LifecycleQueue | None = None,
         media_queue: MediaJobQueue | None = None,
+        *,
+        campaign_queue: CampaignQueue | None = None,
     ) -> None:
         self._media_queue = media_queue
         self._store = store
         self._analyze_queue = analyze_queue
         self._sessions = sessions
         self._lifecycle_queue = lifecycle_queue
+        self._campaign_queue = campaign_queue
 
     def expire_pending(self, max_age: timedelta = PENDING_MAX_AGE) -> dict[str, int]:
         """What waited too long for its message (acks, revokes, edits that overtook it) is dropped."""
@@ -115,6 +128,7 @@ class IngestService:
         if self._media_queue is not None:
             for media_job in after.media:
                 self._media_queue.enqueue(media_job)
+        self._signal_campaigns(after)
         if after.jobs and self._analyze_queue is None:
             logger.warning("no analyze queue configured: message stored without analysis")
             return
@@ -132,6 +146,20 @@ class IngestService:
             self._lifecycle_queue.publish(after.lifecycle_jobs())
         except Exception:
             logger.warning("lifecycle queue refused %d jobs", len(after.lifecycle))
+
+    def _signal_campaigns(self, after: _AfterCommit) -> None:
+        """The newly stored inbound messages to the campaign queue (one job per tenant of the unit,
+        message ids only): replies are attributed and opt-outs take effect there. Logged, not raised,
+        when refused, as for the lifecycle (a redelivery finds the messages stored and signals nothing)."""
+        if self._campaign_queue is None or not after.lifecycle:
+            return
+        jobs = after.campaign_jobs()
+        if not jobs:
+            return
+        try:
+            self._campaign_queue.publish(jobs)
+        except Exception:
+            logger.warning("campaign queue refused %d inbound jobs", len(jobs))
 
     def _follow_up(self, envelope: IngestEnvelope, saved: SavedMessage, after: _AfterCommit) -> IngestResult:
         """What one stored event hands on after the commit, and what storing it did."""

@@ -189,6 +189,43 @@ class SendService:
             return SendResult(200, record, replayed=True)
         return self._again(claims, target, draft.model_copy(update={"request_hash": record.request_hash}), record)
 
+    def send_campaign(
+        self,
+        tenant_id: str,
+        *,
+        instance_id: str,
+        phone_e164: str,
+        text: str,
+        idempotency_key: str,
+        content: OutboundContent | None = None,
+    ) -> SendResult:
+        """A campaign message (or its opt-out confirmation): the same outbox, idempotency and gateway
+        path as an agent's send, as the service, to the number from the campaign's instance (its
+        conversation there, or a virtual one stored when sent), marked ``origin = 'campaign'``. The
+        key is the recipient's: a redelivered job finds the first attempt instead of sending again.
+        ``content``: an approved template on the Cloud API (``text`` is then what the outbox shows)."""
+        claims: Claims = {"role": "service_role", "tenant_id": tenant_id}
+        text = _validate_text(SendCommand(text=text, idempotency_key=idempotency_key))
+        target = self._store.phone_target(claims, instance_id, phone_e164)
+        if target is None:
+            raise NotFoundError("no WhatsApp instance to send from", code="instance_not_found")
+        draft = OutboxDraft(
+            target=target,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash(
+                target=f"{instance_id}:{phone_e164}", text=text, suggestion_id=None, content=content
+            ),
+            body=text,
+            origin="campaign",
+            content=content if content is not None and content.kind is not OutboundKind.TEXT else None,
+        )
+        record, created = self._store.begin(claims, draft)
+        if created:
+            return self._attempt(claims, target, record)
+        if record.status is OutboxStatus.SENT:
+            return SendResult(200, record, replayed=True)
+        return self._again(claims, target, draft, record)
+
     # --- a key seen before ---------------------------------------------------------------------
 
     def _again(self, claims: Claims, target: SendTarget, draft: OutboxDraft, record: OutboxRecord) -> SendResult:

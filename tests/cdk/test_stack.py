@@ -14,7 +14,7 @@ from tests.cdk.conftest import Synth, Synths
 pytestmark = pytest.mark.cdk
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUE_KEYS = ("ingest", "bulk", "analyze", "purge", "lifecycle", "media")
+QUEUE_KEYS = ("ingest", "bulk", "analyze", "purge", "lifecycle", "media", "campaign")
 DATABASE, APP, WORKER, GATEWAY = "database_url", "app", "worker_token", "gateway"
 
 
@@ -109,6 +109,11 @@ def test_every_sqs_event_reports_batch_item_failures_and_names_the_real_queue(sy
     (bulk,) = _sqs_events(synths.real.function("functions", "ingest_bulk"))
     assert bulk["Properties"]["Queue"] == _queue_arn(synths.real, "bulk")
     assert bulk["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
+    # campaign sends: one job per invocation (a job may wait for its slot), ten at a time at most
+    (campaign,) = _sqs_events(synths.real.function("functions", "campaign"))
+    assert campaign["Properties"]["Queue"] == _queue_arn(synths.real, "campaign")
+    assert campaign["Properties"]["BatchSize"] == 1
+    assert campaign["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 10}
 
 
 def test_the_real_functions_consume_every_queue_and_sweep_the_purge_every_five_minutes(synths: Synths) -> None:
@@ -248,12 +253,14 @@ def test_each_function_may_touch_only_its_own_queues_and_secrets(synths: Synths)
     expected = [
         # (synth, app, function, consumes, sends to, reads secrets)
         (real, "proxy", "api_handler", (), ("ingest", "bulk", "purge", "lifecycle"), (DATABASE, APP, GATEWAY)),
-        (real, "functions", "ingest", ("ingest",), ("analyze", "lifecycle", "media"), (DATABASE, APP)),
-        (real, "functions", "ingest_bulk", ("bulk",), ("analyze", "lifecycle", "media"), (DATABASE, APP)),
+        (real, "functions", "ingest", ("ingest",), ("analyze", "lifecycle", "media", "campaign"), (DATABASE, APP)),
+        (real, "functions", "ingest_bulk", ("bulk",), ("analyze", "lifecycle", "media", "campaign"), (DATABASE, APP)),
         (real, "functions", "media", ("media",), (), (DATABASE, APP, GATEWAY)),
         (real, "functions", "analyze", ("analyze",), ("analyze", "lifecycle"), (DATABASE, APP, WORKER)),
         (real, "functions", "lifecycle", ("lifecycle",), (), (DATABASE, APP, GATEWAY)),
         (real, "functions", "lifecycle_timers", (), (), (DATABASE, APP, GATEWAY)),
+        (real, "functions", "campaign", ("campaign",), ("campaign",), (DATABASE, APP, GATEWAY)),
+        (real, "functions", "campaign_tick", (), ("campaign",), (DATABASE, APP)),
         (sample, "functions", "analyze", ("analyze",), ("analyze", "lifecycle"), (DATABASE, APP, WORKER)),
         (sample, "functions", "purge", ("purge",), (), (DATABASE, APP)),
         (sample, "functions", "purge_sweep", (), (), (DATABASE, APP)),

@@ -37,6 +37,11 @@ TEAM = "00000000-0000-4000-8000-00000000aa12"
 NOTE = "00000000-0000-4000-8000-00000000aa13"
 CSAT = "00000000-0000-4000-8000-00000000aa14"
 UPLOAD = "00000000-0000-4000-8000-00000000aa15"
+CAMPAIGN = "00000000-0000-4000-8000-00000000aa60"
+RECIPIENT = "00000000-0000-4000-8000-00000000aa61"
+CAMPAIGN2 = "00000000-0000-4000-8000-00000000aa62"
+HASH_A = "a" * 64
+HASH_B = "b" * 64
 
 USERS = {"nonmember": NONMEMBER, "agent": AGENT, "admin": ADMIN, "owner": OWNER}
 
@@ -116,6 +121,20 @@ insert into public.ops_alerts (tenant_id, kind, key, conversation_id)
   values ('{TENANT_A}', 'sla_warning', 'k1', '{CONVERSATION}');
 insert into public.csat_responses (id, tenant_id, conversation_id, cycle, score, answered_at)
   values ('{CSAT}', '{TENANT_A}', '{CONVERSATION}', 1, 5, now());
+insert into public.campaigns (id, tenant_id, instance_id, name, audience, message, content_hash, created_by)
+  values ('{CAMPAIGN}', '{TENANT_A}', '{INSTANCE}', 'Natal', '{{"kind": "csv"}}', '{{}}', 'h', '{OWNER}'),
+  ('{CAMPAIGN2}', '{TENANT_A}', '{INSTANCE}', 'Outra', '{{"kind": "csv"}}', '{{}}', 'h', '{OWNER}');
+insert into public.campaign_csv_rows (campaign_id, tenant_id, row_number, phone_e164)
+  values ('{CAMPAIGN}', '{TENANT_A}', 2, '+5511987650001');
+insert into public.campaign_recipients (id, tenant_id, campaign_id, ordinal, contact_id, phone_e164, body)
+  values ('{RECIPIENT}', '{TENANT_A}', '{CAMPAIGN}', 0, '{CONTACT}', '+5511987650001', 'Oi!');
+insert into public.campaign_settings (tenant_id) values ('{TENANT_A}');
+insert into public.contact_tags (tenant_id, contact_id, tag) values ('{TENANT_A}', '{CONTACT}', 'vip');
+insert into public.campaign_pacing (instance_id, tenant_id) values ('{INSTANCE}', '{TENANT_A}');
+insert into public.opt_outs (tenant_id, phone_hash, source) values ('{TENANT_A}', '{HASH_A}', 'manual');
+insert into public.consent_records (tenant_id, phone_hash, action, source)
+  values ('{TENANT_A}', '{HASH_A}', 'opt_out', 'manual');
+insert into public.campaign_audit (tenant_id, campaign_id, action) values ('{TENANT_A}', '{CAMPAIGN}', 'created');
 """
 
 
@@ -394,6 +413,80 @@ TABLES: tuple[Table, ...] = (
         f" values ('{TENANT_A}', '{CONVERSATION}', 2, 4, now())",
         "score = score",
         {"select": MEMBERS},  # stored by the lifecycle function
+    ),
+    Table(
+        "public.campaign_settings",
+        f"tenant_id = '{TENANT_A}'",
+        f"insert into public.campaign_settings (tenant_id) values ('{TENANT_A}')"
+        " on conflict (tenant_id) do update set settings = excluded.settings",
+        "settings = settings",
+        _rw(MEMBERS, ADMINS),
+    ),
+    Table(
+        "public.contact_tags",
+        f"tenant_id = '{TENANT_A}' and tag = 'vip'",
+        f"insert into public.contact_tags (tenant_id, contact_id, tag) values ('{TENANT_A}', '{CONTACT}', 'novo')",
+        "tag = tag",
+        _rw(MEMBERS, MEMBERS),
+    ),
+    Table(
+        "public.campaigns",
+        f"id = '{CAMPAIGN}'",
+        "insert into public.campaigns (tenant_id, instance_id, name, audience, message, content_hash, created_by)"
+        f" values ('{TENANT_A}', '{INSTANCE}', 'Nova', '{{}}', '{{}}', 'h', (select auth.uid()))",
+        "name = name",
+        # owners and admins write; a campaign is cancelled, never deleted through the API
+        {"select": MEMBERS, "insert": ADMINS, "update": ADMINS},
+    ),
+    Table(
+        "public.campaign_csv_rows",
+        f"campaign_id = '{CAMPAIGN}'",
+        "insert into public.campaign_csv_rows (campaign_id, tenant_id, row_number, phone_e164)"
+        f" values ('{CAMPAIGN}', '{TENANT_A}', 3, '+5511987650002')",
+        "vars = vars",
+        _rw(ADMINS, ADMINS),
+    ),
+    Table(
+        "public.campaign_recipients",
+        f"id = '{RECIPIENT}'",
+        "insert into public.campaign_recipients (tenant_id, campaign_id, ordinal, phone_e164, body)"
+        f" values ('{TENANT_A}', '{CAMPAIGN2}', 0, '+5511987650002', 'Oi')",
+        "status = 'cancelled'",
+        # frozen by an admin's start, sent by the campaign function as the service
+        {"select": MEMBERS, "insert": ADMINS, "update": ADMINS},
+    ),
+    Table(
+        "public.campaign_pacing",
+        f"instance_id = '{INSTANCE}'",
+        "with i as (insert into public.whatsapp_instances (tenant_id, provider, gateway_instance, webhook_secret_hash)"
+        f" values ('{TENANT_A}', 'evolution', 'p2', 'h') returning id, tenant_id)"
+        " insert into public.campaign_pacing (instance_id, tenant_id) select id, tenant_id from i",
+        "day_count = day_count",
+        {"select": ADMINS},  # the campaign function paces as the service
+    ),
+    Table(
+        "public.opt_outs",
+        f"tenant_id = '{TENANT_A}' and phone_hash = '{HASH_A}'",
+        f"insert into public.opt_outs (tenant_id, phone_hash, source) values ('{TENANT_A}', '{HASH_B}', 'manual')",
+        "opted_in_at = opted_in_at",
+        # admins record by hand (an opt-in sets opted_in_at); nobody deletes the list's history
+        {"select": MEMBERS, "insert": ADMINS, "update": ADMINS},
+    ),
+    Table(
+        "public.consent_records",
+        f"tenant_id = '{TENANT_A}'",
+        "insert into public.consent_records (tenant_id, phone_hash, action, source, actor_user_id)"
+        f" values ('{TENANT_A}', '{HASH_B}', 'opt_in', 'manual', (select auth.uid()))",
+        "source = source",
+        {"select": ADMINS, "insert": ADMINS},  # an admin records by hand, signed; nobody rewrites the record
+    ),
+    Table(
+        "public.campaign_audit",
+        f"tenant_id = '{TENANT_A}'",
+        "insert into public.campaign_audit (tenant_id, campaign_id, action, actor_user_id)"
+        f" values ('{TENANT_A}', '{CAMPAIGN}', 'paused', (select auth.uid()))",
+        "reason = reason",
+        {"select": MEMBERS, "insert": ADMINS},  # written with the action, by its actor
     ),
     Table(
         "public.privacy_audit",

@@ -32,6 +32,9 @@ QUEUES = (
     QueueSpec("lifecycle", c.DEFAULT_LIFECYCLE_QUEUE, c.LIFECYCLE_QUEUE_URL_ENV),
     # Received media files to fetch into the media bucket: a few at a time (files of up to 100 MB).
     QueueSpec("media", c.DEFAULT_MEDIA_QUEUE, c.MEDIA_QUEUE_URL_ENV, max_concurrency=5),
+    # Campaign sends (a job per recipient, paced per instance by the database) and the inbound
+    # messages they watch for replies and opt-outs: ten at a time is plenty for throttled sends.
+    QueueSpec("campaign", c.DEFAULT_CAMPAIGN_QUEUE, c.CAMPAIGN_QUEUE_URL_ENV, max_concurrency=10),
 )
 
 MAX_RECEIVE_COUNT = 5
@@ -83,8 +86,8 @@ PROXY_NEEDS = Needs(
 # Consumers, by the queue they consume. Ingest enqueues analysis jobs; analyze calls
 # the worker (bearer token) and re-enqueues the full analysis when the worker was down.
 NEEDS_BY_QUEUE: dict[str, Needs] = {
-    "ingest": Needs(sends_to=frozenset({"analyze", "lifecycle", "media"}), timeout_seconds=30),
-    "bulk": Needs(sends_to=frozenset({"analyze", "lifecycle", "media"}), timeout_seconds=30),
+    "ingest": Needs(sends_to=frozenset({"analyze", "lifecycle", "media", "campaign"}), timeout_seconds=30),
+    "bulk": Needs(sends_to=frozenset({"analyze", "lifecycle", "media", "campaign"}), timeout_seconds=30),
     "analyze": Needs(
         secrets=frozenset({DATABASE_URL, APP, WORKER_TOKEN}),
         sends_to=frozenset({"analyze", "lifecycle"}),
@@ -100,6 +103,11 @@ NEEDS_BY_QUEUE: dict[str, Needs] = {
         memory_mb=1024,
         bucket=frozenset({"write"}),
     ),
+    # a send waits in-process for its slot (up to 30 s), then calls the gateway; a busy instance
+    # re-queues it (delayed); the opt-out confirmation goes out from here too
+    "campaign": Needs(
+        secrets=frozenset({DATABASE_URL, APP, GATEWAY}), sends_to=frozenset({"campaign"}), timeout_seconds=90
+    ),
 }
 
 # Scheduled handlers (purge sweep, diagnostics cleanup) and any handler named here.
@@ -110,6 +118,8 @@ NEEDS_BY_HANDLER: dict[str, Needs] = {
     # the sweeps that delete a purged contact's files from the media bucket
     "scheduled_purge": Needs(bucket=frozenset({"delete"})),
     "media_trash": Needs(bucket=frozenset({"delete"})),
+    # the campaign tick plans slots and enqueues the send jobs (it never sends itself)
+    "campaign_tick": Needs(sends_to=frozenset({"campaign"})),
 }
 
 
