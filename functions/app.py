@@ -16,7 +16,7 @@ from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 from functions.bootstrap import CampaignFunctions, FunctionsContainer, bootstrap
 from ponte import constants as c
 from ponte.adapters.logs import make_logger
-from ponte.adapters.prometheus import INGEST_MESSAGES, INGEST_SECONDS, LIFECYCLE_SECONDS
+from ponte.adapters.prometheus import INGEST_MESSAGES, INGEST_SECONDS, LIFECYCLE_SECONDS, timed
 from ponte.domain.analyze_job import AnalyzeJob
 from ponte.domain.campaign_job import CampaignJob
 from ponte.domain.envelope import IngestEnvelope, decode_envelopes
@@ -72,7 +72,7 @@ def ingest_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     When a tenant's unit fails, its records are stored one by one (``ingest_record``): a record
     whose data fails is then quarantined, any other failing record alone is reported for retry,
     and its neighbours commit without it."""
-    with INGEST_SECONDS.time():
+    with timed(INGEST_SECONDS, "ponte_ingest_batch_seconds"):
         result = _ingest_batch(event)
     INGEST_MESSAGES.labels("retried").inc(len(result["batchItemFailures"]))
     INGEST_MESSAGES.labels("handled").inc(len(event.get("Records") or []) - len(result["batchItemFailures"]))
@@ -254,7 +254,7 @@ def session_checks(event: CloudWatchEvent) -> dict[str, str]:
 
 def lifecycle_record(record: SQSRecord) -> None:
     job = LifecycleJob.model_validate_json(record.body)
-    with LIFECYCLE_SECONDS.labels(job.kind).time():
+    with timed(LIFECYCLE_SECONDS, "ponte_lifecycle_job_seconds", kind=job.kind):
         outcome = container().automation.handle(job)
     logger.info("lifecycle", extra={"kind": job.kind, "outcome": outcome, "conversation_id": job.conversation_id})
 

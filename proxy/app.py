@@ -7,7 +7,7 @@ from typing import Any
 from chalice.app import Chalice, Response
 from pydantic import ValidationError
 
-from ponte.adapters.prometheus import WEBHOOKS
+from ponte.adapters.prometheus import count_webhook
 from ponte.contract.declare import Bodies, PlainText, responds
 from ponte.domain.accounts import Me
 from ponte.domain.feedback import Correction, CorrectionRequest, DiscardRequest, MessageAnalysisView
@@ -79,7 +79,7 @@ def _webhook(provider: str, instance: str, secret: str | None) -> Response:
         )
     )
     # a label per known provider only: the path is the sender's to choose
-    WEBHOOKS.labels(provider if provider in KNOWN_PROVIDERS else "other", str(result.body.get("outcome"))).inc()
+    count_webhook(provider if provider in KNOWN_PROVIDERS else "other", str(result.body.get("outcome")))
     return json_response(result.status_code, result.body, headers=result.headers)
 
 

@@ -12,10 +12,14 @@ or a text):
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -36,6 +40,37 @@ LIFECYCLE_SECONDS = Histogram(
     "ponte_lifecycle_job_seconds", "Time to handle one lifecycle job", ["kind"], buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
 )  # fmt: skip
+
+# On Lambda an in-process counter lives as long as one instance: the same names also go to CloudWatch
+# as embedded metric format lines (Powertools; namespace Ponte), one per observation.
+CLOUDWATCH_NAMESPACE = "Ponte"
+
+
+def emit_cloudwatch(name: str, unit: MetricUnit, value: float, dimensions: dict[str, str] | None = None) -> None:
+    """One EMF line to stdout when running on Lambda (CloudWatch extracts the metric); nothing elsewhere."""
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    with single_metric(name=name, unit=unit, value=value, namespace=CLOUDWATCH_NAMESPACE) as metric:
+        for key, dimension in (dimensions or {}).items():
+            metric.add_dimension(name=key, value=dimension)
+
+
+def count_webhook(provider: str, outcome: str) -> None:
+    WEBHOOKS.labels(provider, outcome).inc()
+    emit_cloudwatch("ponte_webhooks", MetricUnit.Count, 1, {"provider": provider, "outcome": outcome})
+
+
+@contextmanager
+def timed(histogram: Histogram, name: str, **labels: str) -> Iterator[None]:
+    """Observe the block's duration in ``histogram`` (with ``labels``) and, on Lambda, in CloudWatch."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds = time.perf_counter() - started
+        (histogram.labels(**labels) if labels else histogram).observe(seconds)
+        emit_cloudwatch(name, MetricUnit.Seconds, seconds, labels or None)
+
 
 _STATES = ("bot", "waiting", "in_service", "snoozed")
 _CONNECTED = ("open", "connected", "isLogged", "inChat", "CONNECTED")

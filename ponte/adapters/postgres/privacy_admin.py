@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from ponte.adapters.postgres.db import Database
+from ponte.adapters.postgres.db import Database, retry_transaction
 from ponte.domain.hidden import HiddenContact, PurgeReport, Subject
 from ponte.ports.privacy import NotPrivacyAdminError, PrivacyAdmin, PurgeStore
 
@@ -56,13 +56,20 @@ class PgPrivacyAdmin(PrivacyAdmin):
         return (row["tenant_id"], row["identity"]) if row else None
 
     def _call(self, claims: Mapping[str, Any], function: str, tenant_id: str, subject: Subject, digest: str) -> Any:
-        with _refused_as_forbidden(), self._db.as_user(claims) as conn:
-            row = conn.execute(
-                f"select private.{function}(%s, %s, %s, %s, 'user') as r",
-                (tenant_id, subject.key, list(subject.forms), digest),
-            ).fetchone()
-        assert row is not None
-        return row["r"]
+        """One purge transaction, run again when PostgreSQL chose it as a deadlock victim: it deletes
+        rows that the analyze and lifecycle functions may be writing beside (an analysis of the
+        contact's last message holds its message while it updates the lead the purge already took)."""
+
+        def unit() -> Any:
+            with _refused_as_forbidden(), self._db.as_user(claims) as conn:
+                row = conn.execute(
+                    f"select private.{function}(%s, %s, %s, %s, 'user') as r",
+                    (tenant_id, subject.key, list(subject.forms), digest),
+                ).fetchone()
+            assert row is not None
+            return row["r"]
+
+        return retry_transaction(unit)
 
     def hide(
         self, claims: Mapping[str, Any], tenant_id: str, subject: Subject, subject_hash: str
@@ -103,9 +110,13 @@ class PgPurgeStore(PurgeStore):
         return [(r["tenant_id"], r["subject"]) for r in rows]
 
     def sweep(self, tenant_id: str, subject: str, subject_hash: str, actor: str) -> PurgeReport:
-        with self._db.as_service(tenant_id) as conn:
-            row = conn.execute(
-                "select private.sweep_hidden_subject(%s, %s, %s, %s) as r", (tenant_id, subject, subject_hash, actor)
-            ).fetchone()
-        assert row is not None
-        return _report(row["r"])
+        def unit() -> Any:
+            with self._db.as_service(tenant_id) as conn:
+                row = conn.execute(
+                    "select private.sweep_hidden_subject(%s, %s, %s, %s) as r",
+                    (tenant_id, subject, subject_hash, actor),
+                ).fetchone()
+            assert row is not None
+            return row["r"]
+
+        return _report(retry_transaction(unit))
