@@ -294,7 +294,7 @@ class Probe:
                 self.received.setdefault(body[body.index("[bench ") + 1 : -1], item["t"] / 1000)
 
     def cpu_seconds(self) -> float:
-        return tree_cpu(self.proc.pid)
+        return sum(tree_cpu(self.proc.pid).values())
 
     def stop(self) -> None:
         assert self.proc.stdin is not None
@@ -303,29 +303,36 @@ class Probe:
         self._reader.join(5)
 
 
-def tree_cpu(root: int) -> float:
-    """CPU seconds (user + system, reaped children included) of a process and its descendants."""
+def tree_cpu(root: int) -> dict[str, float]:
+    """CPU seconds (user + system, reaped children included) of a process and its descendants, by
+    component: ``stack`` (the root: proxy, pollers, functions, realtime), ``moto``, ``postgres``,
+    and any other child by its command name."""
     ticks = os.sysconf("SC_CLK_TCK")
     children: dict[int, list[int]] = {}
     stats: dict[int, list[str]] = {}
+    names: dict[int, str] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             raw = Path(f"/proc/{entry}/stat").read_text()
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
         fields = raw[raw.rindex(")") + 2 :].split()
         stats[int(entry)] = fields
         children.setdefault(int(fields[1]), []).append(int(entry))
-    total, todo = 0.0, [root]
+        names[int(entry)] = "moto" if "moto.server" in command else raw[raw.index("(") + 1 : raw.rindex(")")]
+    totals: dict[str, float] = {}
+    todo = [root]
     while todo:
         pid = todo.pop()
         if pid in stats:
-            f = stats[pid]
-            total += sum(int(x) for x in f[11:15]) / ticks
+            name = "stack" if pid == root else names[pid]
+            name = "postgres" if name.startswith("postgres") else name
+            totals[name] = totals.get(name, 0.0) + sum(int(x) for x in stats[pid][11:15]) / ticks
         todo += children.get(pid, [])
-    return total
+    return totals
 
 
 def ms(seconds: float | None) -> float | None:
@@ -433,7 +440,10 @@ def run(args: Any) -> dict[str, Any]:
         if missing:
             print(f"not stored after {args.drain:.0f} s: {len(missing)}, e.g. {missing[:5]}")
         time.sleep(1.0)  # the last broadcasts reach the probe
-        cpu = tree_cpu(stack_pid) - cpu0 if stack_pid and cpu0 is not None else None
+        cpu_by = (
+            {k: v - cpu0.get(k, 0.0) for k, v in tree_cpu(stack_pid).items()} if stack_pid and cpu0 is not None else {}
+        )
+        cpu = sum(cpu_by.values()) if cpu_by else None
         probe_cpu = probe.cpu_seconds() - probe0
         probe.stop()
         got = stored(stack, expected)
@@ -474,6 +484,11 @@ def run(args: Any) -> dict[str, Any]:
         "realtime_p95_ms": ms(percentile(to_client, 0.95)),
         "realtime_p99_ms": ms(percentile(to_client, 0.99)),
         "stack_cpu_s_per_1000": round(cpu / len(new_ids) * 1000, 2) if cpu is not None and new_ids else None,
+        "cpu_s_per_1000_by_process": {
+            k: round(v / len(new_ids) * 1000, 2) for k, v in sorted(cpu_by.items(), key=lambda kv: -kv[1]) if v > 0
+        }
+        if new_ids
+        else {},
         "driver_cpu_s": round(driver_cpu, 1),
         "probe_cpu_s": round(probe_cpu, 1),
         **front_figures,
@@ -492,7 +507,8 @@ def run(args: Any) -> dict[str, Any]:
         f" webhook -> row p50/p95/p99 {result['stored_p50_ms']}/{result['stored_p95_ms']}/{result['stored_p99_ms']} ms;"
         f" -> supabase-js p50/p95/p99 {result['realtime_p50_ms']}/{result['realtime_p95_ms']}/"
         f"{result['realtime_p99_ms']} ms ({len(to_client)} received)\n"
-        f"stack CPU {result['stack_cpu_s_per_1000']} s per 1,000 messages; driver {driver_cpu:.1f} s,"
+        f"stack CPU {result['stack_cpu_s_per_1000']} s per 1,000 messages"
+        f" ({result['cpu_s_per_1000_by_process']}); driver {driver_cpu:.1f} s,"
         f" probe {probe_cpu:.1f} s; lost {lost}, duplicated {duplicated}"
     )
     return result

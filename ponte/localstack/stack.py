@@ -12,6 +12,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from ponte.adapters.secrets import (
 from ponte.adapters.sqs import SqsAnalyzeQueue, SqsCampaignQueue, SqsLifecycleQueue, SqsMediaQueue
 from ponte.adapters.tenant_keys import DEEPLINK_KEY, tenant_secret_name
 from ponte.domain.analyze_job import AnalyzeJob
+from ponte.domain.campaign_job import CampaignJob
 from ponte.domain.cloud import ACCESS_TOKEN, APP_SECRET, GRAPH_BASE_URL, VERIFY_TOKEN, WABA_ID
 from ponte.domain.lifecycle_job import LifecycleJob
 from ponte.domain.media import MediaJob
@@ -67,6 +69,7 @@ from ponte.localstack.sqs import (
 from ponte.localstack.supervisor import Child, Supervisor
 from ponte.localstack.worker import WorkerProcess, worker_installed
 from ponte.ports.analysis import AnalyzeJobQueue
+from ponte.ports.campaigns import CampaignQueue
 from ponte.ports.lifecycle import LifecycleQueue
 from ponte.ports.media import MediaJobQueue
 from ponte.settings import Settings
@@ -81,10 +84,11 @@ DEMO_WABA_ID = "100000000000009"
 LOCAL_CAMPAIGN_TICK_SECONDS = 1.0
 
 
-class SkippedFollowUps(AnalyzeJobQueue, LifecycleQueue, MediaJobQueue):
+class SkippedFollowUps(AnalyzeJobQueue, LifecycleQueue, MediaJobQueue, CampaignQueue):
     """``ponte up --ingest-only``: the jobs that follow a stored message (analysis, lifecycle,
-    media) are counted, never sent -- their consumers are other Lambdas on AWS, and here they
-    would share the machine with the ingest path being measured."""
+    media, campaign replies) are counted, never sent -- their consumers are other Lambdas on AWS,
+    and here they would share the machine with the ingest path being measured. Campaigns do not
+    run in this mode."""
 
     def __init__(self) -> None:
         self.skipped = 0
@@ -92,7 +96,9 @@ class SkippedFollowUps(AnalyzeJobQueue, LifecycleQueue, MediaJobQueue):
     def enqueue(self, job: AnalyzeJob | MediaJob, *, delay_seconds: int = 0) -> None:
         self.skipped += 1
 
-    def publish(self, jobs: list[LifecycleJob]) -> None:
+    def publish(
+        self, jobs: Sequence[LifecycleJob] | Sequence[CampaignJob], *, delays: Sequence[int] | None = None
+    ) -> None:
         self.skipped += len(jobs)
 
 
@@ -264,7 +270,8 @@ class LocalStack:
             app_secret_name=APP_SECRET_NAME,
             **{"campaign_tick_seconds": LOCAL_CAMPAIGN_TICK_SECONDS, **self.overrides},
         )
-        campaign_queue = SqsCampaignQueue(self.queue_urls[c.DEFAULT_CAMPAIGN_QUEUE], self.sqs)
+        skipped = SkippedFollowUps() if self.ingest_only else None
+        campaign_queue = skipped or SqsCampaignQueue(self.queue_urls[c.DEFAULT_CAMPAIGN_QUEUE], self.sqs)
         store = PowertoolsSecretStore(max_age=self.settings.secrets_max_age, client=self.secretsmanager)
         self.db = Database(self.dsn, max_size=16)
         proxy_runtime.set_container(
@@ -277,7 +284,6 @@ class LocalStack:
                 clock=self.clock,
             )
         )
-        skipped = SkippedFollowUps() if self.ingest_only else None
         functions_app.set_container(
             functions_bootstrap(
                 self.settings,
@@ -309,7 +315,7 @@ class LocalStack:
             (c.DEFAULT_PURGE_QUEUE, functions_app.purge, 1),
             (c.DEFAULT_LIFECYCLE_QUEUE, functions_app.lifecycle, 0 if self.ingest_only else 1),
             (c.DEFAULT_MEDIA_QUEUE, functions_app.media, 0 if self.ingest_only else 1),
-            (c.DEFAULT_CAMPAIGN_QUEUE, functions_app.campaign, self.campaign_receivers),
+            (c.DEFAULT_CAMPAIGN_QUEUE, functions_app.campaign, 0 if self.ingest_only else self.campaign_receivers),
         ):
             if not receivers:
                 continue
@@ -326,8 +332,9 @@ class LocalStack:
         self._schedule.start()
         self._timers = threading.Thread(target=self._run_lifecycle_timers, name="lifecycle-timers", daemon=True)
         self._timers.start()
-        self._campaign_tick = threading.Thread(target=self._run_campaign_tick, name="campaign-tick", daemon=True)
-        self._campaign_tick.start()
+        if not self.ingest_only:
+            self._campaign_tick = threading.Thread(target=self._run_campaign_tick, name="campaign-tick", daemon=True)
+            self._campaign_tick.start()
         if self.supervise:
             self.supervisor = Supervisor(self._children(), logger).start()
         self.started_in = time.monotonic() - started
