@@ -6,10 +6,12 @@ Starts a throw-away local stack, gives the demo tenant ``--customers`` contacts 
 conversation each, 20 agents in 4 teams, and a year of service: ``--cycles-per-customer``
 conversation cycles per customer, spread over the year, each with its events (open, route,
 assign, first response, two replies, resolve; a CSAT answer for 30 % and an SLA breach for 10 %),
-loaded with ``generate_series`` (~500,000 events by default), with a second tenant as large so the
-report must keep them apart. Then ``GET /reports/kpis`` as the owner over loopback HTTP: the whole
-year, the year for one team, for one agent, and one month; p50 / p95 / max in ms, the year's plan,
-and one JSON line last.
+loaded with ``generate_series`` (~500,000 events by default) through the KPI rollups' triggers,
+with a second tenant as large so the report must keep them apart. Then ``GET /reports/kpis`` as the
+owner over loopback HTTP: the whole year, the year for one team, for one agent, one month, and a
+month that starts and ends mid-day; p50 / p95 / max in ms, the year's plan; what the rollups cost
+the writers (one event per transaction, as the lifecycle writes them, with and without the
+triggers; a purge-sized delete); and one JSON line last.
 """
 
 from __future__ import annotations
@@ -21,16 +23,18 @@ import platform
 import statistics
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 
-from ponte.adapters.postgres.reports import KPI_SQL
+from ponte.adapters.postgres.reports import KPI_SQL, kpi_args
 from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.seed import seed_tenant
 from ponte.localstack.stack import LocalStack
+from ponte.ports.reports import KpiQuery
 
 OTHER_TENANT = "00000000-0000-4000-8000-00000000be21"
 OTHER_USER = "00000000-0000-4000-8000-00000000be22"
@@ -107,12 +111,63 @@ from cycles where breached;
 def load(dsn: str, tenant: str, instance: str, customers: int, cycles: int) -> float:
     started = time.monotonic()
     args = {"tenant": tenant, "instance": instance, "customers": customers, "cycles": cycles}
+
+    def run(conn: psycopg.Connection[Any], script: str) -> None:
+        for statement in filter(str.strip, script.split(";\n")):  # one at a time: they take parameters
+            conn.execute(statement, args)
+
     with psycopg.connect(dsn) as conn:
         conn.execute("set session_replication_role = replica")  # bulk load: no broadcast triggers
-        for script in (_AGENTS, _CUSTOMERS, _CYCLES):  # one statement at a time: they take parameters
-            for statement in filter(str.strip, script.split(";\n")):
-                conn.execute(statement, args)
+        run(conn, _AGENTS)
+        run(conn, _CUSTOMERS)
+        # the events through the rollups' triggers, as every writer's; not broadcast (nobody listens)
+        conn.execute("set session_replication_role = origin")
+        conn.execute("alter table public.conversation_events disable trigger realtime_broadcast")
+        run(conn, _CYCLES)
+        conn.execute("alter table public.conversation_events enable trigger realtime_broadcast")
     return time.monotonic() - started
+
+
+_ONE_EVENT = """
+insert into public.conversation_events (tenant_id, conversation_id, instance_id, cycle, kind, actor_type, team_id,
+  agent_id, value_seconds, business_seconds, message_id)
+values (%(tenant)s, md5(%(tenant)s || 'conversation' || %(n)s)::uuid, %(instance)s, 1, 'reply', 'agent',
+  md5(%(tenant)s || 'team' || (%(n)s %% 4 + 1))::uuid, md5(%(tenant)s || 'agent' || (%(n)s %% 20 + 1))::uuid, 42, 42,
+  gen_random_uuid())
+"""
+
+
+def write_cost(dsn: str, tenant: str, instance: str, events: int = 400, block: int = 50) -> dict[str, float]:
+    """What the rollups cost the writers: one event per transaction (the lifecycle's reply, with its
+    realtime broadcast), in blocks with and without the rollups' insert trigger, alternately (the
+    first insert after each switch not counted: the table's cache is rebuilt); then one delete of
+    them all (the purge's statement: the rollups subtract them)."""
+    samples: dict[bool, list[float]] = {True: [], False: []}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for n in range(events):
+            rollups = (n // block) % 2 == 0
+            if n % block == 0:
+                switch = "enable" if rollups else "disable"
+                conn.execute(f"alter table public.conversation_events {switch} trigger kpi_rollup_inserted")
+            started = time.perf_counter()
+            conn.execute(_ONE_EVENT, {"tenant": tenant, "instance": instance, "n": n % 1000 + 1})
+            if n % block:
+                samples[rollups].append((time.perf_counter() - started) * 1000)
+        conn.execute("alter table public.conversation_events enable trigger kpi_rollup_inserted")
+        # the events written without the trigger are not in the rollups: rebuild before the delete
+        conn.execute("select private.kpi_rebuild(%s)", (tenant,))
+        started = time.perf_counter()
+        conn.execute(
+            "delete from public.conversation_events where tenant_id = %s and kind = 'reply' and message_id is not null",
+            (tenant,),
+        )
+        deleted_ms = (time.perf_counter() - started) * 1000
+    return {
+        "insert_with_rollups_p50_ms": round(statistics.median(samples[True]), 3),
+        "insert_without_rollups_p50_ms": round(statistics.median(samples[False]), 3),
+        "delete_ms": round(deleted_ms, 1),
+        "deleted": events,
+    }
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -139,11 +194,13 @@ def timed(client: httpx.Client, url: str, params: dict[str, str]) -> tuple[float
 
 def plan(dsn: str, user: str, tenant: str) -> list[str]:
     claims = json.dumps({"sub": user, "role": "authenticated"})
-    args = {"tenant": tenant, "from": YEAR_FROM, "to": YEAR_TO, "team": None, "agent": None, "instance": None,
-            "tz": "America/Sao_Paulo"}  # fmt: skip
+    query = KpiQuery(tenant_id=tenant, period_from=datetime.fromisoformat(YEAR_FROM),
+                     period_to=datetime.fromisoformat(YEAR_TO))  # fmt: skip
+    args = kpi_args(query)
     with psycopg.connect(dsn) as conn:
         conn.execute("select set_config('request.jwt.claims', %s, true), set_config('role', 'authenticated', true)",
                      (claims,))  # fmt: skip
+        conn.execute("set local jit = off")  # as the report runs
         rows = conn.execute("explain (analyze, costs off, timing off, summary on) " + KPI_SQL, args).fetchall()
     return [r[0] for r in rows]
 
@@ -181,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
                 ).fetchone() or (None, None)
             measured_events = events[0] if events else 0
             print(f"loaded 2 tenants x {args.customers:,} customers, {cycles:,} cycles each;"
-                  f" {measured_events:,} events in the measured tenant, in {seconds:.1f} s")  # fmt: skip
+                  f" {measured_events:,} events in the measured tenant, in {seconds:.1f} s"
+                  " (the rollups' triggers included)")  # fmt: skip
             token = mint_token(stack.secrets.jwt_secret, sub=demo.user_id)
             url = f"{stack.proxy_url}/reports/kpis"
             year = {"from": YEAR_FROM, "to": YEAR_TO}
@@ -190,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                 "year_one_team": {**year, "team": str(team)},
                 "year_one_agent": {**year, "agent": str(agent)},
                 "one_month": {"from": "2026-06-01T00:00:00-03:00", "to": "2026-07-01T00:00:00-03:00"},
+                "month_mid_day": {"from": "2026-06-01T10:30:00-03:00", "to": "2026-07-01T15:45:00-03:00"},
             }
             results: dict[str, Any] = {"bench": "kpis", "customers": args.customers, "cycles": cycles,
                                        "events": measured_events}  # fmt: skip
@@ -210,6 +269,11 @@ def main(argv: list[str] | None = None) -> int:
             for line in lines:
                 if "Scan" in line or "Execution Time" in line or "Heap Fetches" in line:
                     print("   ", line.strip())
+            results["writes"] = write_cost(stack.dsn, OTHER_TENANT, OTHER_INSTANCE)
+            print(f"one event per transaction: p50 {results['writes']['insert_with_rollups_p50_ms']} ms with the"
+                  f" rollups, {results['writes']['insert_without_rollups_p50_ms']} ms without;"
+                  f" {results['writes']['deleted']} events deleted in one statement in"
+                  f" {results['writes']['delete_ms']} ms")  # fmt: skip
             results["load_average"] = round(os.getloadavg()[0], 2)
             print(json.dumps(results))
         finally:

@@ -384,6 +384,23 @@ TABLES: tuple[Table, ...] = (
         {"select": MEMBERS},  # the audit trail: written by the lifecycle service only
     ),
     Table(
+        "public.kpi_daily",
+        f"tenant_id = '{TENANT_A}'",  # the fixture event's day
+        "insert into public.kpi_daily (tenant_id, day, instance_id, events, opened, queued, resolved,"
+        " resolved_by_automation, assigned, first_responses, replies, sla_breaches, sla_met, csat_count, csat_rated,"
+        f" csat_sum) values ('{TENANT_A}', '2020-01-01', '{INSTANCE}', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
+        "events = events",
+        {"select": MEMBERS},  # counts of the events, kept by their triggers only
+    ),
+    Table(
+        "public.kpi_hourly_opened",
+        f"tenant_id = '{TENANT_A}'",
+        "insert into public.kpi_hourly_opened (tenant_id, day, hour, instance_id, opened)"
+        f" values ('{TENANT_A}', '2020-01-01', 9, '{INSTANCE}', 1)",
+        "opened = opened",
+        {"select": MEMBERS},
+    ),
+    Table(
         "public.conversation_notes",
         f"id = '{NOTE}'",  # the admin's note
         "insert into public.conversation_notes (tenant_id, conversation_id, author_id, body)"

@@ -105,7 +105,7 @@ create policy kpi_hourly_opened_member_select on public.kpi_hourly_opened for se
 -- The rollups follow conversation_events: a trigger's transition table "changed_events" holds the
 -- statement's rows, added (argument 1: inserted rows, an update's new rows) or subtracted (-1:
 -- deleted rows, an update's old rows). One upsert per table in key order (one lock order for every
--- writer), then the rows nothing counts any more go.
+-- writer), then the rows nothing counts any more go. A deleted tenant's rows went with it (cascade).
 create function private.kpi_rollup() returns trigger
 language plpgsql volatile security definer set search_path = '' as $$
 declare
@@ -119,6 +119,7 @@ begin
   from changed_events e
   cross join lateral private.kpi_counts(e.kind, e.action, e.to_state, e.actor_type, e.value_seconds, e.sla_due_at,
                                         e.occurred_at) k
+  where sign > 0 or exists (select 1 from public.tenants t where t.id = e.tenant_id)  -- not a deleted tenant's
   group by 1, 2, 3, 4, 5
   order by 1, 2, 3, 4, 5
   on conflict on constraint kpi_daily_key do update set
@@ -135,7 +136,7 @@ begin
   from changed_events e
   cross join lateral private.kpi_counts(e.kind, e.action, e.to_state, e.actor_type, e.value_seconds, e.sla_due_at,
                                         e.occurred_at) k
-  where k.opened > 0
+  where k.opened > 0 and (sign > 0 or exists (select 1 from public.tenants t where t.id = e.tenant_id))
   group by 1, 2, 3, 4, 5, 6
   order by 1, 2, 3, 4, 5, 6
   on conflict on constraint kpi_hourly_opened_key do update set opened = r.opened + excluded.opened;

@@ -39,7 +39,10 @@ def _filters(alias: str) -> str:
 
 
 # the period's ends that are not whole days: [from, head_to) and [tail_from, to)
-_EDGES = ("c.occurred_at >= %(from)s and c.occurred_at < b.head_to", "c.occurred_at >= b.tail_from and c.occurred_at < %(to)s")
+_EDGES = (
+    "c.occurred_at >= %(from)s and c.occurred_at < b.head_to",
+    "c.occurred_at >= b.tail_from and c.occurred_at < %(to)s",
+)
 _EVENT_COUNTS = (
     "c.day, c.agent_id, 1 as events, c.opened, c.queued, c.resolved, c.resolved_by_automation, c.assigned,"
     " c.first_responses, c.replies, c.sla_breaches, c.sla_met, c.csat_count, (c.csat_value is not null)::int,"
