@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from ponte.adapters.postgres.reports import KPI_SQL, kpi_args
+from ponte.adapters.postgres.reports import KPI_SQL, kpi_params
 from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.seed import seed_tenant
 from ponte.localstack.stack import LocalStack
@@ -117,6 +117,9 @@ def load(dsn: str, tenant: str, instance: str, customers: int, cycles: int) -> f
             conn.execute(statement, args)
 
     with psycopg.connect(dsn) as conn:
+        # the local stack commits asynchronously: a vacuum right after an unflushed commit cannot mark
+        # the pages all-visible, and the report's index-only scans would read the heap
+        conn.execute("set synchronous_commit = on")
         conn.execute("set session_replication_role = replica")  # bulk load: no broadcast triggers
         run(conn, _AGENTS)
         run(conn, _CUSTOMERS)
@@ -131,9 +134,9 @@ def load(dsn: str, tenant: str, instance: str, customers: int, cycles: int) -> f
 _ONE_EVENT = """
 insert into public.conversation_events (tenant_id, conversation_id, instance_id, cycle, kind, actor_type, team_id,
   agent_id, value_seconds, business_seconds, message_id)
-values (%(tenant)s, md5(%(tenant)s || 'conversation' || %(n)s)::uuid, %(instance)s, 1, 'reply', 'agent',
-  md5(%(tenant)s || 'team' || (%(n)s %% 4 + 1))::uuid, md5(%(tenant)s || 'agent' || (%(n)s %% 20 + 1))::uuid, 42, 42,
-  gen_random_uuid())
+values (%(tenant)s::uuid, md5(%(tenant)s::text || 'conversation' || %(n)s)::uuid, %(instance)s::uuid, 1, 'reply',
+  'agent', md5(%(tenant)s::text || 'team' || (%(n)s::int %% 4 + 1))::uuid,
+  md5(%(tenant)s::text || 'agent' || (%(n)s::int %% 20 + 1))::uuid, 42, 42, gen_random_uuid())
 """
 
 
@@ -196,11 +199,11 @@ def plan(dsn: str, user: str, tenant: str) -> list[str]:
     claims = json.dumps({"sub": user, "role": "authenticated"})
     query = KpiQuery(tenant_id=tenant, period_from=datetime.fromisoformat(YEAR_FROM),
                      period_to=datetime.fromisoformat(YEAR_TO))  # fmt: skip
-    args = kpi_args(query)
     with psycopg.connect(dsn) as conn:
         conn.execute("select set_config('request.jwt.claims', %s, true), set_config('role', 'authenticated', true)",
                      (claims,))  # fmt: skip
         conn.execute("set local jit = off")  # as the report runs
+        args = kpi_params(conn, query)
         rows = conn.execute("explain (analyze, costs off, timing off, summary on) " + KPI_SQL, args).fetchall()
     return [r[0] for r in rows]
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
+from psycopg.rows import dict_row
+
 from ponte.adapters.postgres.db import Database
 from ponte.domain.kpis import AgentKpis, AlertCounts, DayCount, Durations, HourCount, KpiFilters, KpiReport
 from ponte.ports.lifecycle import Claims
@@ -40,8 +43,8 @@ def _filters(alias: str) -> str:
 
 # the period's ends that are not whole days: [from, head_to) and [tail_from, to)
 _EDGES = (
-    "c.occurred_at >= %(from)s and c.occurred_at < b.head_to",
-    "c.occurred_at >= b.tail_from and c.occurred_at < %(to)s",
+    "c.occurred_at >= %(from)s and c.occurred_at < %(head_to)s",
+    "c.occurred_at >= %(tail_from)s and c.occurred_at < %(to)s",
 )
 _EVENT_COUNTS = (
     "c.day, c.agent_id, 1 as events, c.opened, c.queued, c.resolved, c.resolved_by_automation, c.assigned,"
@@ -60,33 +63,35 @@ def _durations(name: str, where: str) -> str:
     )
 
 
+# the period's whole São Paulo days [d0, d1] (none when d0 > d1), and where its partial ends stop
+# and start: [from, head_to) and [tail_from, to); sent as constants, so each end is an index range
+BOUNDS_SQL = """
+select d0, d1,
+  case when d0 <= d1 then private.kpi_day_start(d0) else %(to)s end as head_to,
+  case when d0 <= d1 then private.kpi_day_start(d1 + 1) else %(to)s end as tail_from
+from (select private.kpi_day(%(from)s - interval '1 microsecond') + 1 as d0, private.kpi_day(%(to)s) - 1 as d1) p
+"""
+
 KPI_SQL = f"""
-with bounds as materialized (
-  -- the whole days: d0 the first starting at or after from, d1 the last ending at or before to
-  select d0, d1,
-    case when d0 <= d1 then private.kpi_day_start(d0) else %(to)s end as head_to,
-    case when d0 <= d1 then private.kpi_day_start(d1 + 1) else %(to)s end as tail_from
-  from (select private.kpi_day(%(from)s - interval '1 microsecond') + 1 as d0, private.kpi_day(%(to)s) - 1 as d1) p
-),
-counts as materialized (
+with counts as materialized (
   select r.day, r.agent_id, {", ".join(f"r.{c}" for c in _COUNTS)}
-  from public.kpi_daily r, bounds b
-  where r.tenant_id = %(tenant)s and r.day between b.d0 and b.d1{_filters("r")}
+  from public.kpi_daily r
+  where r.tenant_id = %(tenant)s and r.day between %(d0)s and %(d1)s{_filters("r")}
   union all
-  select {_EVENT_COUNTS} from private.kpi_event_counts c, bounds b
+  select {_EVENT_COUNTS} from private.kpi_event_counts c
   where c.tenant_id = %(tenant)s and {_EDGES[0]}{_filters("c")}
   union all
-  select {_EVENT_COUNTS} from private.kpi_event_counts c, bounds b
+  select {_EVENT_COUNTS} from private.kpi_event_counts c
   where c.tenant_id = %(tenant)s and {_EDGES[1]}{_filters("c")}
 ),
 opened_hours as (
-  select h.hour, h.opened from public.kpi_hourly_opened h, bounds b
-  where h.tenant_id = %(tenant)s and h.day between b.d0 and b.d1{_filters("h")}
+  select h.hour, h.opened from public.kpi_hourly_opened h
+  where h.tenant_id = %(tenant)s and h.day between %(d0)s and %(d1)s{_filters("h")}
   union all
-  select c.hour, c.opened from private.kpi_event_counts c, bounds b
+  select c.hour, c.opened from private.kpi_event_counts c
   where c.tenant_id = %(tenant)s and c.opened > 0 and {_EDGES[0]}{_filters("c")}
   union all
-  select c.hour, c.opened from private.kpi_event_counts c, bounds b
+  select c.hour, c.opened from private.kpi_event_counts c
   where c.tenant_id = %(tenant)s and c.opened > 0 and {_EDGES[1]}{_filters("c")}
 ),
 first_responses as materialized (
@@ -148,8 +153,9 @@ def _durations_of(measured: dict[str, Any]) -> Durations:
     )
 
 
-def kpi_args(query: KpiQuery) -> dict[str, Any]:
-    return {
+def kpi_params(conn: psycopg.Connection[Any], query: KpiQuery) -> dict[str, Any]:
+    """The report's parameters: the query's, and its period's whole days and partial ends."""
+    args = {
         "tenant": query.tenant_id,
         "from": query.period_from,
         "to": query.period_to,
@@ -157,6 +163,9 @@ def kpi_args(query: KpiQuery) -> dict[str, Any]:
         "agent": query.agent_id,
         "instance": query.instance_id,
     }
+    bounds = conn.cursor(row_factory=dict_row).execute(BOUNDS_SQL, args).fetchone()
+    assert bounds is not None
+    return {**args, **bounds}
 
 
 class PgReportStore(ReportStore):
@@ -164,11 +173,14 @@ class PgReportStore(ReportStore):
         self._db = db
 
     def kpis(self, claims: Claims, query: KpiQuery) -> KpiReport:
-        args = kpi_args(query)
         with self._db.as_user(claims) as conn:
             # JIT would compile the statement on every call: ~40 ms before, ~1 s with these many subplans,
             # for a query that runs in ~0.2 s
             conn.execute("set local jit = off")
+            # planned for these values every time (a pooled connection prepares a statement it runs
+            # often; a generic plan would not know how short the period's partial ends are)
+            conn.execute("set local plan_cache_mode = force_custom_plan")
+            args = kpi_params(conn, query)
             row = conn.execute(KPI_SQL, args).fetchone()
             leads = conn.execute(_LEADS, args).fetchone()
             alerts = {r["kind"]: r["n"] for r in conn.execute(_ALERTS, args).fetchall()}
