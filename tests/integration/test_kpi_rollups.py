@@ -12,6 +12,7 @@ import json
 import random
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -314,3 +315,34 @@ def test_the_rollups_calendar_is_the_reports_time_zone(w: Wired) -> None:
             assert conn.execute("select private.kpi_day(%s)", (start[0] - timedelta(microseconds=1),)).fetchone() == (
                 local.date() - timedelta(days=1),
             )
+
+
+def test_concurrent_writers_of_one_day_and_agent_lose_no_count(w: Wired) -> None:
+    # GIVEN conversations whose events all fall on one day, for one team and agent (the same rollup rows)
+    with psycopg.connect(w.dsn) as conn:
+        conversations = [_conversation(conn, TENANT, INSTANCE, f"+55119876530{n:02d}") for n in range(4)]
+    at = START + timedelta(days=3, hours=15)
+
+    def writer(conversation: str) -> None:
+        with psycopg.connect(w.dsn, autocommit=True) as conn:  # one event per transaction, as the lifecycle
+            for n in range(40):
+                event = {
+                    "tenant_id": TENANT, "conversation_id": conversation, "instance_id": INSTANCE, "cycle": 1,
+                    "kind": "transition", "action": "open" if n % 4 == 0 else "assign", "from_state": "waiting",
+                    "to_state": "in_service", "actor_type": "system", "team_id": TEAMS[0], "agent_id": AGENT,
+                    "value_seconds": float(n), "occurred_at": (at + timedelta(seconds=n)).isoformat(),
+                }  # fmt: skip
+                conn.execute(INSERT, (json.dumps([event]),))
+
+    # WHEN four writers add their events at once
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(writer, conversations))
+    # THEN every event is counted once
+    with psycopg.connect(w.dsn) as conn:
+        row = conn.execute(
+            "select events, opened, assigned from public.kpi_daily where tenant_id = %s and day = %s"
+            " and team_id = %s and agent_id = %s",
+            (TENANT, at.astimezone(SAO_PAULO).date(), TEAMS[0], AGENT),
+        ).fetchone()
+    assert row == (160, 40, 120)
+    rollups_match_a_rebuild(w.dsn)
