@@ -1556,6 +1556,7 @@ export interface KpiReport {
   leads_won: number;
   lead_conversion_rate: number | null;
   alerts: AlertCounts;
+  campaigns: CampaignKpis;
   by_day: DayCount[];
   by_hour: HourCount[];
   agents: AgentKpis[];
@@ -1596,6 +1597,25 @@ export interface AlertCounts {
   queue_long: number;
   negative_spike: number;
   instance_disconnected: number;
+}
+/**
+ * Campaign results in the period (by instance with ``instance``; not split by team or agent):
+ * messages ``sent`` in it, of which ``delivered`` and ``read`` by now; sends that ``failed``;
+ * ``replied`` (replies attributed within the reply window), ``opted_out`` and the
+ * ``leads_created`` by those replies, counted when they happened.
+ *
+ * This interface was referenced by `PonteContract`'s JSON-Schema
+ * via the `definition` "CampaignKpis".
+ */
+export interface CampaignKpis {
+  sent: number;
+  delivered: number;
+  read: number;
+  failed: number;
+  replied: number;
+  opted_out: number;
+  leads_created: number;
+  reply_rate: number | null;
 }
 /**
  * This interface was referenced by `PonteContract`'s JSON-Schema

@@ -57,6 +57,22 @@ class AlertCounts(Report):
     instance_disconnected: int
 
 
+class CampaignKpis(Report):
+    """Campaign results in the period (by instance with ``instance``; not split by team or agent):
+    messages ``sent`` in it, of which ``delivered`` and ``read`` by now; sends that ``failed``;
+    ``replied`` (replies attributed within the reply window), ``opted_out`` and the
+    ``leads_created`` by those replies, counted when they happened."""
+
+    sent: int
+    delivered: int
+    read: int
+    failed: int
+    replied: int
+    opted_out: int
+    leads_created: int
+    reply_rate: float | None  # replied / sent
+
+
 class KpiFilters(Report):
     team_id: str | None
     agent_id: str | None
@@ -86,6 +102,7 @@ class KpiReport(Report):
     leads_won: int
     lead_conversion_rate: float | None
     alerts: AlertCounts
+    campaigns: CampaignKpis
     by_day: list[DayCount]
     by_hour: list[HourCount]
     agents: list[AgentKpis]

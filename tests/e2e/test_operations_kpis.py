@@ -89,9 +89,57 @@ def seed_month(stack: LocalStack) -> dict[str, str]:
     return ids
 
 
+# (phone, sent_at, its message's status, replied_at, with the reply's lead, opted_out_at, recipient status)
+CAMPAIGN: list[tuple[str, str | None, str | None, str | None, bool, str | None, str]] = [
+    ("+5511987650401", "2026-11-04T13:00:00Z", "read", "2026-11-04T14:00:00Z", True, None, "sent"),
+    ("+5511987650402", "2026-11-05T13:00:00Z", "delivered", None, False, "2026-11-06T09:00:00Z", "sent"),
+    ("+5511987650403", "2026-11-06T13:00:00Z", "sent", None, False, None, "sent"),
+    ("+5511987650404", None, None, None, False, None, "failed"),  # failed on 2026-11-07
+    ("+5511987650405", "2026-10-30T13:00:00Z", "read", "2026-11-02T10:00:00Z", False, None, "sent"),  # sent before
+    ("+5511987650406", None, None, None, False, None, "queued"),
+]  # fmt: skip
+
+
+def seed_campaign(stack: LocalStack, conversation: str) -> None:
+    """A campaign of the demo instance whose recipients' sends, replies and opt-outs fall in and out of
+    November; their messages are written in ``conversation`` (only their statuses count)."""
+    assert stack.demo is not None
+    tenant = stack.demo.tenant_id
+    with psycopg.connect(stack.dsn) as conn:
+        campaign = conn.execute(
+            "insert into public.campaigns (tenant_id, instance_id, name, status, audience, message, content_hash,"
+            " approved_hash, approved_at) values (%s, %s, 'Black Friday', 'completed', '{}', '{}', 'h', 'h', now())"
+            " returning id",
+            (tenant, stack.demo.instance_id),
+        ).fetchone()
+        assert campaign is not None
+        lead = conn.execute("select id from public.leads where conversation_id = %s", (conversation,)).fetchone()
+        assert lead is not None
+        for ordinal, (phone, sent_at, status, replied_at, with_lead, opted_out_at, state) in enumerate(CAMPAIGN):
+            message = None
+            if status is not None:
+                row = conn.execute(
+                    "insert into public.messages (tenant_id, instance_id, conversation_id, contact_id, chat_key,"
+                    " provider_message_id, direction, kind, body, status, occurred_at)"
+                    " select tenant_id, instance_id, id, contact_id, chat_key, %s, 'out', 'text', 'Oferta', %s, %s"
+                    " from public.conversations where id = %s returning id",
+                    (f"CAMPAIGN{ordinal}", status, sent_at, conversation),
+                ).fetchone()
+                assert row is not None
+                message = row[0]
+            conn.execute(
+                "insert into public.campaign_recipients (tenant_id, campaign_id, ordinal, phone_e164, body, status,"
+                " sent_at, message_id, replied_at, reply_lead_id, opted_out_at, updated_at)"
+                " values (%s, %s, %s, %s, 'Oferta', %s, %s, %s, %s, %s, %s, %s)",
+                (tenant, campaign[0], ordinal, phone, state, sent_at, message, replied_at,
+                 lead[0] if with_lead else None, opted_out_at, "2026-11-07T12:00:00Z"),
+            )  # fmt: skip
+
+
 def test_kpis_of_a_seeded_month_match_the_hand_computed_figures(stack: LocalStack) -> None:
     assert stack.demo is not None
-    seed_month(stack)
+    ids = seed_month(stack)
+    seed_campaign(stack, ids["A"])
     owner = OpsApi(stack, stack.demo.user_id)
     response = owner.get("/reports/kpis", **NOVEMBER)
     assert response.status_code == 200, response.text
@@ -110,6 +158,10 @@ def test_kpis_of_a_seeded_month_match_the_hand_computed_figures(stack: LocalStac
     assert (k["sla_breaches"], k["sla_met"], k["sla_breach_rate"]) == (1, 1, 0.5)
     assert (k["csat_average"], k["csat_count"]) == (4.0, 2)
     assert (k["leads_created"], k["leads_won"], k["lead_conversion_rate"]) == (3, 1, 0.3333)
+    # the campaign: 3 sent in November (2 delivered, 1 read), 1 failed, 2 replies (one to an October
+    # send) of which one created a lead, 1 opt-out
+    assert k["campaigns"] == {"sent": 3, "delivered": 2, "read": 1, "failed": 1, "replied": 2, "opted_out": 1,
+                              "leads_created": 1, "reply_rate": 0.6667}  # fmt: skip
     # São Paulo days and hours (UTC-3)
     assert [(d["day"], d["conversations_opened"], d["conversations_resolved"]) for d in k["by_day"]] == [
         ("2026-11-03", 1, 1), ("2026-11-10", 1, 1), ("2026-11-20", 1, 1)]  # fmt: skip
@@ -127,6 +179,8 @@ def test_kpis_of_a_seeded_month_match_the_hand_computed_figures(stack: LocalStac
     assert (team["conversations_queued"], team["conversations_resolved"], team["sla_breaches"]) == (2, 2, 1)
     empty = owner.get("/reports/kpis", instance=str(uuid.uuid4()), **NOVEMBER).json()
     assert (empty["conversations_opened"], empty["first_response"]["seconds_p50"], empty["agents"]) == (0, None, [])
+    assert (empty["campaigns"]["sent"], empty["campaigns"]["replied"], empty["campaigns"]["reply_rate"]) == (0, 0, None)
+    assert owner.get("/reports/kpis", instance=stack.demo.instance_id, **NOVEMBER).json()["campaigns"]["sent"] == 3
     # December holds the reopening only
     december = owner.get("/reports/kpis", **{"from": "2026-12-01T00:00:00-03:00", "to": "2027-01-01T00:00:00-03:00"})
     assert december.json()["conversations_opened"] == 1

@@ -9,6 +9,7 @@ from typing import Any
 
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.lifecycle import PROTOCOL_TIME_ZONE
+from ponte.adapters.postgres.reports import campaign_kpis
 from ponte.domain.kpis import AgentKpis, AlertCounts, DayCount, Durations, HourCount, KpiFilters, KpiReport
 from ponte.ports.lifecycle import Claims
 from ponte.ports.reports import KpiQuery, ReportStore
@@ -131,6 +132,7 @@ class EventsReportStore(ReportStore):
             row = conn.execute(KPI_SQL, args).fetchone()
             leads = conn.execute(_LEADS, args).fetchone()
             alerts = {r["kind"]: r["n"] for r in conn.execute(_ALERTS, args).fetchall()}
+            campaigns = campaign_kpis(conn, args)  # not the rollups' subject: the adapter's own query
         assert row is not None and leads is not None
         totals = row["totals"]
         resolved, by_automation = totals["resolved"], totals["by_automation"]
@@ -158,6 +160,7 @@ class EventsReportStore(ReportStore):
             leads_won=leads["won"],
             lead_conversion_rate=_ratio(leads["won"], leads["created"]),
             alerts=AlertCounts(**{kind: alerts.get(kind, 0) for kind in AlertCounts.model_fields}),
+            campaigns=campaigns,
             by_day=[
                 DayCount(day=d["day"], conversations_opened=d["opened"], conversations_resolved=d["resolved"])
                 for d in row["by_day"]

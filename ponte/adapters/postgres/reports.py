@@ -16,7 +16,16 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ponte.adapters.postgres.db import Database
-from ponte.domain.kpis import AgentKpis, AlertCounts, DayCount, Durations, HourCount, KpiFilters, KpiReport
+from ponte.domain.kpis import (
+    AgentKpis,
+    AlertCounts,
+    CampaignKpis,
+    DayCount,
+    Durations,
+    HourCount,
+    KpiFilters,
+    KpiReport,
+)
 from ponte.ports.lifecycle import Claims
 from ponte.ports.reports import KpiQuery, ReportStore
 
@@ -135,8 +144,40 @@ group by kind
 """
 
 
+# campaign recipients with anything in the period; a failed send counts when it was last touched
+_CAMPAIGNS = """
+with r as (
+  select r.sent_at >= %(from)s and r.sent_at < %(to)s as sent_in, r.status, r.message_id, r.reply_lead_id,
+    r.replied_at >= %(from)s and r.replied_at < %(to)s as replied_in,
+    r.opted_out_at >= %(from)s and r.opted_out_at < %(to)s as opted_out_in,
+    r.status = 'failed' and r.updated_at >= %(from)s and r.updated_at < %(to)s as failed_in
+  from public.campaign_recipients r
+  where r.tenant_id = %(tenant)s
+    and (%(instance)s::uuid is null
+         or r.campaign_id in (select c.id from public.campaigns c where c.instance_id = %(instance)s::uuid))
+    and ((r.sent_at >= %(from)s and r.sent_at < %(to)s) or (r.replied_at >= %(from)s and r.replied_at < %(to)s)
+         or (r.opted_out_at >= %(from)s and r.opted_out_at < %(to)s)
+         or (r.status = 'failed' and r.updated_at >= %(from)s and r.updated_at < %(to)s))
+)
+select count(*) filter (where sent_in) as sent,
+  count(*) filter (where sent_in and m.status in ('delivered', 'read', 'played')) as delivered,
+  count(*) filter (where sent_in and m.status in ('read', 'played')) as read,
+  count(*) filter (where failed_in) as failed,
+  count(*) filter (where replied_in) as replied,
+  count(*) filter (where opted_out_in) as opted_out,
+  count(*) filter (where replied_in and r.reply_lead_id is not null) as leads_created
+from r left join public.messages m on m.id = r.message_id
+"""
+
+
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def campaign_kpis(conn: psycopg.Connection[Any], args: dict[str, Any]) -> CampaignKpis:
+    row = conn.execute(_CAMPAIGNS, args).fetchone()
+    assert row is not None
+    return CampaignKpis(**row, reply_rate=_ratio(row["replied"], row["sent"]))
 
 
 def _durations_of(measured: dict[str, Any]) -> Durations:
@@ -184,6 +225,7 @@ class PgReportStore(ReportStore):
             row = conn.execute(KPI_SQL, args).fetchone()
             leads = conn.execute(_LEADS, args).fetchone()
             alerts = {r["kind"]: r["n"] for r in conn.execute(_ALERTS, args).fetchall()}
+            campaigns = campaign_kpis(conn, args)
         assert row is not None and leads is not None
         totals = row["totals"]
         resolved, by_automation = totals["resolved"], totals["resolved_by_automation"]
@@ -212,6 +254,7 @@ class PgReportStore(ReportStore):
             leads_won=leads["won"],
             lead_conversion_rate=_ratio(leads["won"], leads["created"]),
             alerts=AlertCounts(**{kind: alerts.get(kind, 0) for kind in AlertCounts.model_fields}),
+            campaigns=campaigns,
             by_day=[
                 DayCount(day=d["day"], conversations_opened=d["opened"], conversations_resolved=d["resolved"])
                 for d in row["by_day"]
