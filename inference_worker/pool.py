@@ -11,8 +11,10 @@ import asyncio
 import logging
 import math
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
 from inference_worker import engine
 from inference_worker.settings import WorkerSettings
@@ -20,6 +22,8 @@ from ponte.domain.analysis import AnalyzeRequest
 from ponte.domain.campaigns.rewrite import RewriteRequest
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class OverloadedError(Exception):
@@ -79,35 +83,26 @@ class AnalysisPool:
         self._executor = self._new_executor()
 
     async def analyze(self, request: AnalyzeRequest) -> engine.Outcome:
-        if self.in_flight >= self.capacity:
-            raise OverloadedError(self.retry_after())
-        self.in_flight += 1
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        try:
-            future = loop.run_in_executor(self._executor, engine.analyze, request.model_dump_json())
-            outcome = await asyncio.wait_for(future, self.settings.request_timeout_seconds)
-        except TimeoutError as exc:
-            raise PoolUnavailableError("timeout") from exc
-        except BrokenProcessPool as exc:
-            logger.error("a worker process died; starting a new pool")
-            self._replace_executor()
-            raise PoolUnavailableError("process died") from exc
-        finally:
-            self.in_flight -= 1
-        self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * (loop.time() - started)
+        started = asyncio.get_running_loop().time()
+        outcome: engine.Outcome = await self._run(engine.analyze, request.model_dump_json())
+        self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * (asyncio.get_running_loop().time() - started)
         self.ready = True
         return outcome
 
     async def rewrite(self, request: RewriteRequest) -> str | None:
         """A campaign rewrite in a worker process (same capacity and timeout as an analysis)."""
+        text: str | None = await self._run(engine.rewrite, request.model_dump_json())
+        return text
+
+    async def _run(self, job: Callable[[str], T], payload: str) -> T:
+        """``job(payload)`` in a worker process, within the pool's capacity and timeout; a dead
+        process replaces the pool (the request fails, the next one gets fresh processes)."""
         if self.in_flight >= self.capacity:
             raise OverloadedError(self.retry_after())
         self.in_flight += 1
-        loop = asyncio.get_running_loop()
         try:
-            future = loop.run_in_executor(self._executor, engine.rewrite, request.model_dump_json())
-            text: str | None = await asyncio.wait_for(future, self.settings.request_timeout_seconds)
+            future = asyncio.get_running_loop().run_in_executor(self._executor, job, payload)
+            return await asyncio.wait_for(future, self.settings.request_timeout_seconds)
         except TimeoutError as exc:
             raise PoolUnavailableError("timeout") from exc
         except BrokenProcessPool as exc:
@@ -116,7 +111,6 @@ class AnalysisPool:
             raise PoolUnavailableError("process died") from exc
         finally:
             self.in_flight -= 1
-        return text
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -30,7 +30,7 @@ from ponte.services.json_body import parse_json_body
 from ponte.services.privacy import PrivacyService
 from ponte.services.sending import SendCommand
 from proxy import runtime
-from proxy.http import api, json_response, logger
+from proxy.http import api, json_object, json_response, logger, query_params, raw_body
 from proxy.responses import (
     ErrorBody,
     Health,
@@ -118,7 +118,7 @@ def webhook_verification(provider: str, instance: str) -> Response:
     except Exception:
         logger.exception("webhook intake unavailable")
         return Response(body="try again later", status_code=503, headers={"Content-Type": "text/plain"})
-    result = intake.handshake(provider, instance, query_params())
+    result = intake.handshake(provider, instance, query_params(app.current_request))
     return Response(body=result.text, status_code=result.status_code, headers={"Content-Type": "text/plain"})
 
 
@@ -148,12 +148,6 @@ def me() -> Response:
     return json_response(200, container().accounts.me(caller()))
 
 
-def _body() -> bytes:
-    request = app.current_request
-    raw = request.raw_body if request is not None else b""
-    return raw if isinstance(raw, bytes) else (raw or "").encode()
-
-
 @app.route("/messages/{message_id}/analysis", methods=["GET"])
 @api
 @responds({200: MessageAnalysisView, **USER_ERRORS})
@@ -167,7 +161,7 @@ def message_analysis(message_id: str) -> Response:
 @responds({200: Correction, **USER_ERRORS}, request=CorrectionRequest)
 def correct_analysis(message_id: str) -> Response:
     """The agent corrects a message's sentiment and/or intent; it joins the tenant's example memory."""
-    return json_response(200, container().feedback.correct(caller(), message_id, _body()))
+    return json_response(200, container().feedback.correct(caller(), message_id, raw_body(app.current_request)))
 
 
 @app.route("/suggestions/{suggestion_id}/outcome", methods=["POST"])
@@ -175,7 +169,7 @@ def correct_analysis(message_id: str) -> Response:
 @responds({200: SuggestionOutcomeBody, **USER_ERRORS}, request=DiscardRequest)
 def suggestion_outcome(suggestion_id: str) -> Response:
     """The agent discards a suggestion (sent ones are recorded by the send path with their final text)."""
-    outcome = container().feedback.discard(caller(), suggestion_id, _body())
+    outcome = container().feedback.discard(caller(), suggestion_id, raw_body(app.current_request))
     return json_response(200, {"id": suggestion_id, "outcome": outcome.value})
 
 
@@ -194,7 +188,7 @@ def privacy() -> PrivacyService:
 def contact_ref() -> ContactRef:
     """The JSON body of a hide / unhide / erase request: ``{phone | jid | contact_id, tenant_id?}``."""
     try:
-        body = parse_json_body(_body() or b"{}")
+        body = parse_json_body(raw_body(app.current_request) or b"{}")
         return ContactRef.model_validate(body)
     except (ServiceError, ValidationError) as exc:
         reason = "give exactly one of phone, jid or contact_id (and optionally tenant_id)"
@@ -223,9 +217,7 @@ def unhide_contact() -> Response:
 @responds({200: HiddenList, **USER_ERRORS})
 def hidden_contacts() -> Response:
     claims = caller()
-    request = app.current_request
-    params: dict[str, str] = dict(request.query_params or {}) if request is not None else {}
-    tenant_id = params.get("tenant_id")
+    tenant_id = query_params(app.current_request).get("tenant_id")
     return json_response(200, privacy().hidden(claims, tenant_id))
 
 
@@ -236,20 +228,6 @@ def erase_contact() -> Response:
     """Erasure on request (LGPD): the same purge and audit, without hiding the contact."""
     claims = caller()
     return json_response(200, privacy().erase(claims, contact_ref()))
-
-
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or 400 with a machine code."""
-    raw = _body()
-    body = parse_json_body(raw) if raw else {}
-    if not isinstance(body, dict):
-        raise BadRequestError("body must be a JSON object", code="invalid_json")
-    return body
-
-
-def query_params() -> dict[str, str]:
-    request = app.current_request
-    return dict(request.query_params or {}) if request is not None else {}
 
 
 def _optional_str(body: dict[str, Any], name: str) -> str | None:
@@ -299,7 +277,7 @@ def send_message(conversation_id: str) -> Response:
     kind; on the Cloud API 422 ``outside_service_window`` (``data.template_route``) for anything
     but a template 24 hours after the contact last wrote."""
     claims = caller()
-    command = _send_command(json_body(), conversation_id=conversation_id)
+    command = _send_command(json_object(app.current_request), conversation_id=conversation_id)
     if command.content is not None and command.content.media is not None:
         # the upload is the caller's tenant's, of that kind, for this conversation (their RLS)
         media_routes_service().check_upload(claims, command.content.media.upload_id, command.content.kind,
@@ -314,7 +292,7 @@ def send_message(conversation_id: str) -> Response:
 def start_conversation() -> Response:
     """The first message of a virtual conversation (a deep link to a number never talked to)."""
     claims = caller()
-    body = json_body()
+    body = json_object(app.current_request)
     command = _send_command(body, phone=_optional_str(body, "phone"), instance_id=_optional_str(body, "instance_id"))
     result = container().sending.send(claims, command)
     return json_response(result.status_code, SendResponse.model_validate(result.body()))
@@ -325,7 +303,7 @@ def start_conversation() -> Response:
 @responds({200: DeepLinkResolved, **USER_ERRORS}, summary="A marketing deep link: conversation or virtual one")
 def resolve_deeplink() -> Response:
     claims = caller()
-    resolved = container().deeplinks.resolve(claims, query_params())
+    resolved = container().deeplinks.resolve(claims, query_params(app.current_request))
     if resolved.get("customer"):
         resolved["customer"] = {
             **resolved["customer"],
@@ -339,7 +317,9 @@ def resolve_deeplink() -> Response:
 @responds({201: DeepLinkCreated, **USER_ERRORS}, request=DeepLinkCreate, summary="A signed deep link (admins)")
 def create_deeplink() -> Response:
     claims = caller()
-    return json_response(201, DeepLinkCreated.model_validate(container().deeplinks.create(claims, json_body())))
+    return json_response(
+        201, DeepLinkCreated.model_validate(container().deeplinks.create(claims, json_object(app.current_request)))
+    )
 
 
 @app.route("/instances/{instance_id}/status", methods=["GET"])
@@ -374,6 +354,6 @@ def instance_reset(instance_id: str) -> Response:
 @responds({200: DiagnosticsPage, **USER_ERRORS}, summary="The diagnostics log (admins), newest first, by cursor")
 def diagnostics() -> Response:
     claims = caller()
-    page = container().diagnostics.list(claims, query_params())
+    page = container().diagnostics.list(claims, query_params(app.current_request))
     items = [{**item, "detail": scalar_map(item.get("detail"))} for item in page["items"]]
     return json_response(200, DiagnosticsPage.model_validate({**page, "items": items}))

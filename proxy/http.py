@@ -16,7 +16,8 @@ from pydantic import BaseModel
 
 from ponte.adapters.jwt_verifier import InvalidTokenError, JwtVerifier, bearer_token
 from ponte.adapters.logs import make_logger
-from ponte.services.exceptions import ServiceError, UnauthorizedError
+from ponte.services.exceptions import BadRequestError, ServiceError, UnauthorizedError
+from ponte.services.json_body import parse_json_body
 
 logger = make_logger("ponte-proxy")
 
@@ -26,6 +27,35 @@ F = TypeVar("F", bound=Callable[..., Any])
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     text = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body, default=str)
     return Response(body=text, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def raw_body(request: Request | None) -> bytes:
+    raw = request.raw_body if request is not None else b""
+    return raw if isinstance(raw, bytes) else (raw or "").encode()
+
+
+def json_value(request: Request | None, *, required: bool = True) -> Any:
+    """The request's JSON (bounded parse); ``None`` for no body when not ``required``, else 400."""
+    raw = raw_body(request)
+    if not raw:
+        if required:
+            raise BadRequestError("a JSON body is required", code="invalid_json")
+        return None
+    return parse_json_body(raw)
+
+
+def json_object(request: Request | None) -> dict[str, Any]:
+    """The request's JSON object (``{}`` for no body), or 400 with a machine code."""
+    body = json_value(request, required=False)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise BadRequestError("body must be a JSON object", code="invalid_json")
+    return body
+
+
+def query_params(request: Request | None) -> dict[str, str]:
+    return dict(request.query_params or {}) if request is not None else {}
 
 
 def error_response(exc: ServiceError) -> Response:

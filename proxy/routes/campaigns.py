@@ -4,8 +4,6 @@ campaign; the tenant's campaign settings and its suppression list. Thin handlers
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice.app import Blueprint, Response
 
 from ponte.contract.declare import Bodies, responds
@@ -27,31 +25,13 @@ from ponte.domain.campaigns.api import (
 )
 from ponte.services.campaign_consent import ConsentService
 from ponte.services.campaigns import CampaignService, CampaignsUnavailableError
-from ponte.services.exceptions import BadRequestError
-from ponte.services.json_body import parse_json_body
-from proxy.http import api, json_response
+from proxy.http import api, json_response, json_value, query_params
 from proxy.responses import ErrorBody
 from proxy.runtime import caller, container
 
 campaign_routes = Blueprint(__name__)
 
 ERRORS: dict[int, Bodies] = dict.fromkeys((400, 401, 403, 404, 409, 422, 500, 503), ErrorBody)
-
-
-def _params() -> dict[str, str]:
-    request = campaign_routes.current_request
-    return dict(request.query_params or {}) if request is not None else {}
-
-
-def _json(*, required: bool = True) -> Any:
-    request = campaign_routes.current_request
-    raw = request.raw_body if request is not None else b""
-    raw = raw if isinstance(raw, bytes) else (raw or "").encode()
-    if not raw:
-        if required:
-            raise BadRequestError("a JSON body is required", code="invalid_json")
-        return None
-    return parse_json_body(raw)
 
 
 def _claims() -> dict[str, object]:
@@ -79,7 +59,7 @@ def create_campaign() -> Response:
     """A draft: its audience (a segment, or a CSV of phones whose unreadable rows are reported) and
     message. Nothing is sent before a person previews and approves it, then starts it."""
     claims = _claims()
-    return json_response(201, _campaigns().create(claims, _json()))
+    return json_response(201, _campaigns().create(claims, json_value(campaign_routes.current_request)))
 
 
 @campaign_routes.route("/campaigns", methods=["GET"])
@@ -87,7 +67,7 @@ def create_campaign() -> Response:
 @responds({200: CampaignPage, **ERRORS}, summary="Campaigns, newest first: tenant_id, limit, cursor")
 def list_campaigns() -> Response:
     claims = _claims()
-    return json_response(200, _campaigns().page(claims, _params()))
+    return json_response(200, _campaigns().page(claims, query_params(campaign_routes.current_request)))
 
 
 @campaign_routes.route("/campaigns/{campaign_id}", methods=["GET"])
@@ -103,7 +83,7 @@ def get_campaign(campaign_id: str) -> Response:
 @responds({200: CampaignView, **ERRORS}, request=CampaignRequest, summary="New content (voids an approval)")
 def replace_campaign(campaign_id: str) -> Response:
     claims = _claims()
-    return json_response(200, _campaigns().replace(claims, campaign_id, _json()))
+    return json_response(200, _campaigns().replace(claims, campaign_id, json_value(campaign_routes.current_request)))
 
 
 @campaign_routes.route("/campaigns/{campaign_id}/preview", methods=["POST"])
@@ -113,7 +93,9 @@ def preview_campaign(campaign_id: str) -> Response:
     """Who gets it and who not (by reason), a sample of the exact messages (and the model's rewrite
     when asked), the pace; ``content_hash`` is what an approval names."""
     claims = _claims()
-    return json_response(200, _campaigns().preview(claims, campaign_id, _json(required=False)))
+    return json_response(
+        200, _campaigns().preview(claims, campaign_id, json_value(campaign_routes.current_request, required=False))
+    )
 
 
 @campaign_routes.route("/campaigns/{campaign_id}/approve", methods=["POST"])
@@ -121,7 +103,7 @@ def preview_campaign(campaign_id: str) -> Response:
 @responds({200: CampaignView, **ERRORS}, request=ApproveRequest, summary="Approve the previewed content (audited)")
 def approve_campaign(campaign_id: str) -> Response:
     claims = _claims()
-    return json_response(200, _campaigns().approve(claims, campaign_id, _json()))
+    return json_response(200, _campaigns().approve(claims, campaign_id, json_value(campaign_routes.current_request)))
 
 
 @campaign_routes.route("/campaigns/{campaign_id}/start", methods=["POST"])
@@ -169,7 +151,7 @@ def campaign_progress(campaign_id: str) -> Response:
 @responds({200: CampaignReplyPage, **ERRORS}, summary="Replies within the window, with the leads they created")
 def campaign_replies(campaign_id: str) -> Response:
     claims = _claims()
-    return json_response(200, _campaigns().replies(claims, campaign_id, _params()))
+    return json_response(200, _campaigns().replies(claims, campaign_id, query_params(campaign_routes.current_request)))
 
 
 @campaign_routes.route("/campaign-settings", methods=["GET"])
@@ -177,7 +159,7 @@ def campaign_replies(campaign_id: str) -> Response:
 @responds({200: CampaignSettingsView, **ERRORS}, summary="The tenant's campaign settings (tenant_id)")
 def get_campaign_settings() -> Response:
     claims = _claims()
-    return json_response(200, _consent().settings(claims, _params()))
+    return json_response(200, _consent().settings(claims, query_params(campaign_routes.current_request)))
 
 
 @campaign_routes.route("/campaign-settings", methods=["PUT"])
@@ -189,7 +171,12 @@ def get_campaign_settings() -> Response:
 )
 def put_campaign_settings() -> Response:
     claims = _claims()
-    return json_response(200, _consent().save_settings(claims, _params(), _json()))
+    return json_response(
+        200,
+        _consent().save_settings(
+            claims, query_params(campaign_routes.current_request), json_value(campaign_routes.current_request)
+        ),
+    )
 
 
 @campaign_routes.route("/opt-outs", methods=["GET"])
@@ -197,7 +184,7 @@ def put_campaign_settings() -> Response:
 @responds({200: OptOutPage, **ERRORS}, summary="The suppression list (keyed hashes), newest first")
 def list_opt_outs() -> Response:
     claims = _claims()
-    return json_response(200, _consent().page(claims, _params()))
+    return json_response(200, _consent().page(claims, query_params(campaign_routes.current_request)))
 
 
 @campaign_routes.route("/opt-outs/check", methods=["GET"])
@@ -205,7 +192,7 @@ def list_opt_outs() -> Response:
 @responds({200: OptOutStatus, **ERRORS}, summary="Whether a number (phone) opted out")
 def check_opt_out() -> Response:
     claims = _claims()
-    return json_response(200, _consent().check(claims, _params()))
+    return json_response(200, _consent().check(claims, query_params(campaign_routes.current_request)))
 
 
 @campaign_routes.route("/opt-outs", methods=["POST"])
@@ -213,7 +200,7 @@ def check_opt_out() -> Response:
 @responds({200: OptOutView, **ERRORS}, request=OptOutRequest, summary="Opt a number out by hand (admins)")
 def add_opt_out() -> Response:
     claims = _claims()
-    return json_response(200, _consent().opt_out(claims, _json()))
+    return json_response(200, _consent().opt_out(claims, json_value(campaign_routes.current_request)))
 
 
 @campaign_routes.route("/opt-outs/opt-in", methods=["POST"])
@@ -221,4 +208,4 @@ def add_opt_out() -> Response:
 @responds({200: OptOutView, **ERRORS}, request=OptOutRequest, summary="The contact asked to receive again (admins)")
 def opt_in() -> Response:
     claims = _claims()
-    return json_response(200, _consent().opt_in(claims, _json()))
+    return json_response(200, _consent().opt_in(claims, json_value(campaign_routes.current_request)))

@@ -3,8 +3,6 @@ wrote) and the account's template list. Thin handlers: parse, call one service, 
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice.app import Blueprint, Response
 from pydantic import ValidationError
 
@@ -12,25 +10,14 @@ from ponte.contract.declare import Bodies, responds
 from ponte.domain.gateway_api import SendResponse, TemplateList, TemplateSendRequest
 from ponte.domain.outbound import OutboundContent, OutboundKind
 from ponte.services.exceptions import BadRequestError
-from ponte.services.json_body import parse_json_body
 from ponte.services.sending import SendCommand
-from proxy.http import api, json_response
+from proxy.http import api, json_object, json_response, query_params
 from proxy.responses import ErrorBody
 from proxy.runtime import caller, container
 
 cloud_routes = Blueprint(__name__)
 
 ERRORS: dict[int, Bodies] = dict.fromkeys((400, 401, 403, 404, 409, 422, 500, 502, 503), ErrorBody)
-
-
-def _body() -> dict[str, Any]:
-    request = cloud_routes.current_request
-    raw = request.raw_body if request is not None else b""
-    raw = raw if isinstance(raw, bytes) else (raw or "").encode()
-    body = parse_json_body(raw) if raw else {}
-    if not isinstance(body, dict):
-        raise BadRequestError("body must be a JSON object", code="invalid_json")
-    return body
 
 
 @cloud_routes.route("/conversations/{conversation_id}/templates", methods=["POST"])
@@ -45,7 +32,7 @@ def send_template(conversation_id: str) -> Response:
     key, 202 unconfirmed; 422 ``unsupported_by_provider`` on an unofficial gateway."""
     claims = caller(cloud_routes.current_request)
     try:
-        request = TemplateSendRequest.model_validate(_body())
+        request = TemplateSendRequest.model_validate(json_object(cloud_routes.current_request))
     except ValidationError as exc:
         raise BadRequestError(
             "give template {name, language, components} and idempotency_key", code="invalid_template"
@@ -66,9 +53,7 @@ def send_template(conversation_id: str) -> Response:
 def list_templates(instance_id: str) -> Response:
     """``?refresh=true`` syncs from Meta now; a failed sync serves the cached list when there is one."""
     claims = caller(cloud_routes.current_request)
-    request = cloud_routes.current_request
-    params = dict(request.query_params or {}) if request is not None else {}
-    refresh = params.get("refresh", "").lower() in ("1", "true", "yes")
+    refresh = query_params(cloud_routes.current_request).get("refresh", "").lower() in ("1", "true", "yes")
     return json_response(
         200, TemplateList.model_validate(container().templates.list(claims, instance_id, refresh=refresh))
     )

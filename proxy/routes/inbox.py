@@ -16,18 +16,13 @@ from ponte.domain.inbox import (
     ReadReceipt,
     SearchPage,
 )
-from proxy.http import api, json_response
+from proxy.http import api, json_response, query_params
 from proxy.responses import ErrorBody
 from proxy.runtime import caller, container
 
 inbox_routes = Blueprint(__name__)
 
 ERRORS: dict[int, Bodies] = dict.fromkeys((400, 401, 403, 404, 500), ErrorBody)
-
-
-def _params() -> dict[str, str]:
-    request = inbox_routes.current_request
-    return dict(request.query_params or {}) if request is not None else {}
 
 
 @inbox_routes.route("/conversations", methods=["GET"])
@@ -38,7 +33,7 @@ def list_conversations() -> Response:
     me, none), priority, instance_id, sla=breached|due_soon, unread=true, lead_stage, updated_since;
     limit 1-100 (50); cursor from next_cursor."""
     claims = caller(inbox_routes.current_request)
-    return json_response(200, container().inbox.conversations(claims, _params()))
+    return json_response(200, container().inbox.conversations(claims, query_params(inbox_routes.current_request)))
 
 
 @inbox_routes.route("/conversations/{conversation_id}", methods=["GET"])
@@ -54,7 +49,9 @@ def get_conversation(conversation_id: str) -> Response:
 @responds({200: MessagePage, **ERRORS}, summary="History, newest first; before = next_cursor for older")
 def list_messages(conversation_id: str) -> Response:
     claims = caller(inbox_routes.current_request)
-    return json_response(200, container().inbox.messages(claims, conversation_id, _params()))
+    return json_response(
+        200, container().inbox.messages(claims, conversation_id, query_params(inbox_routes.current_request))
+    )
 
 
 @inbox_routes.route("/conversations/{conversation_id}/read", methods=["POST"])
@@ -70,7 +67,7 @@ def mark_read(conversation_id: str) -> Response:
 @responds({200: ContactPage, **ERRORS}, summary="Contacts by name or any form of their number (q), by cursor")
 def list_contacts() -> Response:
     claims = caller(inbox_routes.current_request)
-    return json_response(200, container().inbox.contacts(claims, _params()))
+    return json_response(200, container().inbox.contacts(claims, query_params(inbox_routes.current_request)))
 
 
 @inbox_routes.route("/leads", methods=["GET"])
@@ -78,7 +75,7 @@ def list_contacts() -> Response:
 @responds({200: LeadPage, **ERRORS}, summary="Leads, newest first: stage, source, score_min, score_max, cursor")
 def list_leads() -> Response:
     claims = caller(inbox_routes.current_request)
-    return json_response(200, container().inbox.leads(claims, _params()))
+    return json_response(200, container().inbox.leads(claims, query_params(inbox_routes.current_request)))
 
 
 @inbox_routes.route("/instances", methods=["GET"])
@@ -94,4 +91,4 @@ def list_instances() -> Response:
 @responds({200: SearchPage, **ERRORS}, summary="Messages matching q (Portuguese, accents ignored), newest first")
 def search() -> Response:
     claims = caller(inbox_routes.current_request)
-    return json_response(200, container().inbox.search(claims, _params()))
+    return json_response(200, container().inbox.search(claims, query_params(inbox_routes.current_request)))

@@ -3,16 +3,13 @@ a file to send. Under the caller's row-level security; thin handlers."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice.app import Blueprint, Response
 
 from ponte.contract.declare import Bodies, responds
 from ponte.domain.gateway_api import MediaUploadCreated, MediaUploadRequest, MediaView
-from ponte.services.exceptions import BadRequestError, ServiceError
-from ponte.services.json_body import parse_json_body
+from ponte.services.exceptions import ServiceError
 from ponte.services.media import MediaService
-from proxy.http import api, json_response
+from proxy.http import api, json_object, json_response
 from proxy.responses import ErrorBody
 from proxy.runtime import caller, container
 
@@ -31,16 +28,6 @@ def media() -> MediaService:
     if service is None:
         raise MediaUnavailableError("the media bucket is not configured")
     return service
-
-
-def _body() -> dict[str, Any]:
-    request = media_routes.current_request
-    raw = request.raw_body if request is not None else b""
-    raw = raw if isinstance(raw, bytes) else (raw or "").encode()
-    body = parse_json_body(raw) if raw else {}
-    if not isinstance(body, dict):
-        raise BadRequestError("body must be a JSON object", code="invalid_json")
-    return body
 
 
 @media_routes.route("/messages/{message_id}/media", methods=["GET"])
@@ -63,7 +50,7 @@ def create_upload() -> Response:
     most ``max_bytes``; then send it with ``POST /conversations/{id}/messages``
     ``{"type": "image", "media": {"upload_id": ...}}``."""
     claims = caller(media_routes.current_request)
-    body = _body()
+    body = json_object(media_routes.current_request)
     created = media().create_upload(
         claims, str(body.get("conversation_id") or ""), body.get("kind"), body.get("size_bytes"), body.get("filename")
     )

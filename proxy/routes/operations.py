@@ -4,8 +4,6 @@ the tenant's operations settings. Thin handlers: parse, call one service, render
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice.app import Blueprint, Response
 
 from ponte.contract.declare import Bodies, responds
@@ -33,30 +31,14 @@ from ponte.domain.operations_api import (
     TeamView,
     TransferRequest,
 )
-from ponte.services.exceptions import BadRequestError
-from ponte.services.json_body import parse_json_body
 from ponte.services.requests import parse_body
-from proxy.http import api, json_response
+from proxy.http import api, json_response, json_value, query_params
 from proxy.responses import ErrorBody
 from proxy.runtime import caller, container
 
 operations_routes = Blueprint(__name__)
 
 ERRORS: dict[int, Bodies] = dict.fromkeys((400, 401, 403, 404, 409, 422, 500), ErrorBody)
-
-
-def _params() -> dict[str, str]:
-    request = operations_routes.current_request
-    return dict(request.query_params or {}) if request is not None else {}
-
-
-def _json() -> Any:
-    request = operations_routes.current_request
-    raw = request.raw_body if request is not None else b""
-    raw = raw if isinstance(raw, bytes) else (raw or "").encode()
-    if not raw:
-        raise BadRequestError("a JSON body is required", code="invalid_json")
-    return parse_json_body(raw)
 
 
 def _claims() -> dict[str, object]:
@@ -73,7 +55,7 @@ def assign(conversation_id: str) -> Response:
     """``{"agent_id": <own id>}`` takes it (409 ``already_assigned`` when another agent has it);
     another agent's id (owners and admins); ``{"team_id"}`` puts it in that team's queue."""
     claims = _claims()
-    request = parse_body(AssignRequest, _json())
+    request = parse_body(AssignRequest, json_value(operations_routes.current_request))
     return json_response(200, container().lifecycle.assign(claims, conversation_id, request))
 
 
@@ -82,7 +64,7 @@ def assign(conversation_id: str) -> Response:
 @responds({200: LifecycleView, **ERRORS}, request=TransferRequest, summary="To an agent or a team, with a note")
 def transfer(conversation_id: str) -> Response:
     claims = _claims()
-    request = parse_body(TransferRequest, _json())
+    request = parse_body(TransferRequest, json_value(operations_routes.current_request))
     return json_response(200, container().lifecycle.transfer(claims, conversation_id, request))
 
 
@@ -91,7 +73,7 @@ def transfer(conversation_id: str) -> Response:
 @responds({200: LifecycleView, **ERRORS}, request=SnoozeRequest, summary="Until a time or the customer's next message")
 def snooze(conversation_id: str) -> Response:
     claims = _claims()
-    request = parse_body(SnoozeRequest, _json())
+    request = parse_body(SnoozeRequest, json_value(operations_routes.current_request))
     return json_response(200, container().lifecycle.snooze(claims, conversation_id, request))
 
 
@@ -100,7 +82,7 @@ def snooze(conversation_id: str) -> Response:
 @responds({200: LifecycleView, **ERRORS}, request=ResolveRequest, summary="Resolve (the CSAT question may follow)")
 def resolve(conversation_id: str) -> Response:
     claims = _claims()
-    request = parse_body(ResolveRequest, _json())
+    request = parse_body(ResolveRequest, json_value(operations_routes.current_request))
     return json_response(200, container().lifecycle.resolve(claims, conversation_id, request))
 
 
@@ -120,7 +102,7 @@ def events(conversation_id: str) -> Response:
 @responds({201: NoteView, **ERRORS}, request=NoteRequest, summary="An internal note (never sent), with mentions")
 def add_note(conversation_id: str) -> Response:
     claims = _claims()
-    request = parse_body(NoteRequest, _json())
+    request = parse_body(NoteRequest, json_value(operations_routes.current_request))
     return json_response(201, container().operations.add_note(claims, conversation_id, request))
 
 
@@ -129,7 +111,9 @@ def add_note(conversation_id: str) -> Response:
 @responds({200: NotePage, **ERRORS}, summary="Internal notes, newest first; before = next_cursor")
 def list_notes(conversation_id: str) -> Response:
     claims = _claims()
-    return json_response(200, container().operations.notes(claims, conversation_id, _params()))
+    return json_response(
+        200, container().operations.notes(claims, conversation_id, query_params(operations_routes.current_request))
+    )
 
 
 # --- teams, agents, presence ---------------------------------------------------------------------------
@@ -140,7 +124,9 @@ def list_notes(conversation_id: str) -> Response:
 @responds({200: TeamList, **ERRORS}, summary="The tenant's teams and their members")
 def list_teams() -> Response:
     claims = _claims()
-    return json_response(200, container().operations.teams(claims, _params().get("tenant_id")))
+    return json_response(
+        200, container().operations.teams(claims, query_params(operations_routes.current_request).get("tenant_id"))
+    )
 
 
 @operations_routes.route("/teams", methods=["POST"])
@@ -148,7 +134,7 @@ def list_teams() -> Response:
 @responds({201: TeamView, **ERRORS}, request=TeamRequest, summary="A new team (owners and admins)")
 def create_team() -> Response:
     claims = _claims()
-    request = parse_body(TeamRequest, _json())
+    request = parse_body(TeamRequest, json_value(operations_routes.current_request))
     return json_response(201, container().operations.save_team(claims, None, request))
 
 
@@ -157,7 +143,7 @@ def create_team() -> Response:
 @responds({200: TeamView, **ERRORS}, request=TeamRequest, summary="Change a team (owners and admins)")
 def update_team(team_id: str) -> Response:
     claims = _claims()
-    request = parse_body(TeamRequest, _json())
+    request = parse_body(TeamRequest, json_value(operations_routes.current_request))
     return json_response(200, container().operations.save_team(claims, team_id, request))
 
 
@@ -166,8 +152,8 @@ def update_team(team_id: str) -> Response:
 @responds({200: TeamView, **ERRORS}, request=TeamMembersRequest, summary="A team's members (owners and admins)")
 def set_team_members(team_id: str) -> Response:
     claims = _claims()
-    request = parse_body(TeamMembersRequest, _json())
-    tenant = _params().get("tenant_id")
+    request = parse_body(TeamMembersRequest, json_value(operations_routes.current_request))
+    tenant = query_params(operations_routes.current_request).get("tenant_id")
     return json_response(200, container().operations.set_members(claims, team_id, request, tenant))
 
 
@@ -176,7 +162,9 @@ def set_team_members(team_id: str) -> Response:
 @responds({200: AgentList, **ERRORS}, summary="The tenant's members: presence, teams, open conversations")
 def list_agents() -> Response:
     claims = _claims()
-    return json_response(200, container().operations.agents(claims, _params().get("tenant_id")))
+    return json_response(
+        200, container().operations.agents(claims, query_params(operations_routes.current_request).get("tenant_id"))
+    )
 
 
 @operations_routes.route("/presence", methods=["POST"])
@@ -185,7 +173,7 @@ def list_agents() -> Response:
 def heartbeat() -> Response:
     """Send it every minute while working: without one for the tenant's TTL (90 s) the agent reads offline."""
     claims = _claims()
-    request = parse_body(PresenceRequest, _json())
+    request = parse_body(PresenceRequest, json_value(operations_routes.current_request))
     return json_response(200, container().operations.heartbeat(claims, request))
 
 
@@ -197,7 +185,9 @@ def heartbeat() -> Response:
 @responds({200: RoutingRuleList, **ERRORS}, summary="The tenant's routing rules, in order")
 def list_rules() -> Response:
     claims = _claims()
-    return json_response(200, container().operations.rules(claims, _params().get("tenant_id")))
+    return json_response(
+        200, container().operations.rules(claims, query_params(operations_routes.current_request).get("tenant_id"))
+    )
 
 
 @operations_routes.route("/routing-rules", methods=["PUT"])
@@ -205,7 +195,7 @@ def list_rules() -> Response:
 @responds({200: RoutingRuleList, **ERRORS}, request=RoutingRulesRequest, summary="Replace the rules (owners, admins)")
 def replace_rules() -> Response:
     claims = _claims()
-    request = parse_body(RoutingRulesRequest, _json())
+    request = parse_body(RoutingRulesRequest, json_value(operations_routes.current_request))
     return json_response(200, container().operations.replace_rules(claims, request))
 
 
@@ -214,7 +204,9 @@ def replace_rules() -> Response:
 @responds({200: SettingsView, **ERRORS}, summary="Default team, automatic messages, timings")
 def get_settings() -> Response:
     claims = _claims()
-    return json_response(200, container().operations.settings(claims, _params().get("tenant_id")))
+    return json_response(
+        200, container().operations.settings(claims, query_params(operations_routes.current_request).get("tenant_id"))
+    )
 
 
 @operations_routes.route("/operations-settings", methods=["PUT"])
@@ -222,7 +214,7 @@ def get_settings() -> Response:
 @responds({200: SettingsView, **ERRORS}, request=SettingsRequest, summary="Change them (owners and admins)")
 def put_settings() -> Response:
     claims = _claims()
-    request = parse_body(SettingsRequest, _json())
+    request = parse_body(SettingsRequest, json_value(operations_routes.current_request))
     return json_response(200, container().operations.save_settings(claims, request))
 
 
@@ -231,7 +223,10 @@ def put_settings() -> Response:
 @responds({200: BusinessHoursView, **ERRORS}, summary="Schedules (tenant, instance, team) and national holidays")
 def get_business_hours() -> Response:
     claims = _claims()
-    return json_response(200, container().operations.business_hours(claims, _params().get("tenant_id")))
+    return json_response(
+        200,
+        container().operations.business_hours(claims, query_params(operations_routes.current_request).get("tenant_id")),
+    )
 
 
 @operations_routes.route("/business-hours", methods=["PUT"])
@@ -241,5 +236,5 @@ def put_business_hours() -> Response:
     """Each item: ``{"instance_id"?, "team_id"?, "schedule": {"time_zone", "weekly": {"mon": [{"start":
     "08:00", "end": "12:00"}, ...]}, "national_holidays": true, "holidays": [{"date", "name"}]}}``."""
     claims = _claims()
-    request = parse_body(BusinessHoursRequest, _json())
+    request = parse_body(BusinessHoursRequest, json_value(operations_routes.current_request))
     return json_response(200, container().operations.replace_business_hours(claims, request))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,35 +14,13 @@ import pytest
 
 from ponte.localstack import fake_cloud
 from ponte.localstack.fake_cloud import FakeCloudNumber
-from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.stack import LocalStack
 from tests.e2e.conftest import OTHER_USER
+from tests.e2e.stack_calls import call, sql, wait
 
 pytestmark = pytest.mark.e2e
 
 WA_ID = "553188887777"  # a fake pre-2016 mobile: Meta gives it without the 9th digit
-
-
-def wait(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
-
-
-def sql(stack: LocalStack, query: str, *args: Any) -> list[dict[str, Any]]:
-    assert stack.db is not None
-    with stack.db.as_service() as conn:
-        rows: list[dict[str, Any]] = conn.execute(query, args).fetchall()
-    return rows
-
-
-def call(stack: LocalStack, method: str, path: str, user: str | None = None, **kw: Any) -> httpx.Response:
-    assert stack.demo is not None
-    token = mint_token(stack.secrets.jwt_secret, sub=user or stack.demo.user_id)
-    return httpx.request(method, stack.proxy_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kw)
 
 
 def number(stack: LocalStack) -> FakeCloudNumber:

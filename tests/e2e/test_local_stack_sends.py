@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -14,36 +13,14 @@ import psycopg
 import pytest
 
 from ponte.domain.identity import canonical_phone
-from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.seed import DEMO_AGENT_ID, seed_tenant
 from ponte.localstack.stack import LocalStack
 from ponte.services.intake import SECRET_HEADER
+from tests.e2e.stack_calls import call, sql, wait
 
 pytestmark = pytest.mark.e2e
 
 PHONE = "5511987650042"  # a fake number
-
-
-def wait(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
-
-
-def sql(stack: LocalStack, query: str, *args: Any) -> list[dict[str, Any]]:
-    assert stack.db is not None
-    with stack.db.as_service() as conn:
-        rows: list[dict[str, Any]] = conn.execute(query, args).fetchall()
-    return rows
-
-
-def call(stack: LocalStack, method: str, path: str, user: str | None = None, **kw: Any) -> httpx.Response:
-    assert stack.demo is not None
-    token = mint_token(stack.secrets.jwt_secret, sub=user or stack.demo.user_id)
-    return httpx.request(method, stack.proxy_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kw)
 
 
 def inbound(stack: LocalStack, phone: str, text: str = "Oi, vocês entregam hoje?") -> str:

@@ -20,15 +20,21 @@ import pytest
 
 from ponte.localstack import fake_cloud
 from ponte.localstack.fake_gateway import FakeSession
-from ponte.localstack.jwt_tokens import mint_token
 from ponte.localstack.seed import seed_tenant
 from ponte.localstack.sqs import MEDIA_BUCKET
 from ponte.localstack.stack import LocalStack
 from ponte.services.intake import SECRET_HEADER
+from tests.e2e.stack_calls import call, sql
+from tests.e2e.stack_calls import wait as wait_for
 
 pytestmark = pytest.mark.e2e
 
 WPP_INSTANCE = "00000000-0000-4000-8000-00000000e0a1"
+
+
+def wait(check: Callable[[], Any]) -> Any:
+    """Media jobs go through S3 and two queues: a longer wait than the other e2e tests."""
+    return wait_for(check, timeout=20.0, interval=0.15)
 
 
 def png(width: int = 2, height: int = 2, noise: int = 0) -> bytes:
@@ -44,28 +50,6 @@ def png(width: int = 2, height: int = 2, noise: int = 0) -> bytes:
 
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def wait(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.15)
-
-
-def sql(stack: LocalStack, query: str, *args: Any) -> list[dict[str, Any]]:
-    assert stack.db is not None
-    with stack.db.as_service() as conn:
-        rows: list[dict[str, Any]] = conn.execute(query, args).fetchall()
-    return rows
-
-
-def call(stack: LocalStack, method: str, path: str, **kw: Any) -> httpx.Response:
-    assert stack.demo is not None
-    token = mint_token(stack.secrets.jwt_secret, sub=kw.pop("user", None) or stack.demo.user_id)
-    return httpx.request(method, stack.proxy_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kw)
 
 
 def evolution(stack: LocalStack) -> FakeSession:

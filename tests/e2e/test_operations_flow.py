@@ -133,6 +133,12 @@ def test_greeted_queued_assigned_transferred_resolved_and_rated(ops: LocalStack)
     detail = ana.get(f"/conversations/{conversation}").json()
     assert (detail["state"], detail["assigned_to"], detail["team_id"]) == ("in_service", ANA, team)
     assert ana.get("/conversations", assigned_to="me").json()["items"][0]["id"] == conversation
+    # the team's view: who is online, in which teams, with how many conversations (GET /agents)
+    agents = {a["user_id"]: a for a in owner.get("/agents").json()["items"]}
+    ana_row, bia_row = agents[ANA], agents[BIA]
+    assert (ana_row["presence"], ana_row["open_conversations"], ana_row["team_ids"]) == ("online", 1, [team])
+    assert (bia_row["email"], bia_row["presence"], bia_row["role"]) == ("bia@loja-demo.local", "offline", "agent")
+    assert agents[ops.demo.user_id]["role"] == "owner" and agents[ops.demo.user_id]["email"]
 
     # AND she passes it to Bia with a note
     moved = ana.post(f"/conversations/{conversation}/transfer", {"agent_id": BIA, "note": "Cliente VIP, ver troca"})

@@ -20,7 +20,7 @@ import httpx
 
 from ponte.adapters.cloud_credentials import SecretCloudCredentials
 from ponte.adapters.gateways import cloud, evolution, wppconnect
-from ponte.adapters.gateways.base import GatewayHttp
+from ponte.adapters.gateways.base import Classifier, GatewayHttp
 from ponte.domain.events import Provider
 from ponte.domain.retry import RetryPolicy
 from ponte.ports.diagnostics import DiagnosticsLog
@@ -80,7 +80,16 @@ class HttpGatewayFactory(GatewayFactory):
         if credentials is None or credentials.access_token is None:
             raise GatewayNotConfiguredError("the Cloud API instance's access token is missing")
         base_url = target.base_url or credentials.graph_base_url or cloud.DEFAULT_GRAPH_URL
-        http = GatewayHttp(
+        http = self._http(target, base_url, cloud.classify)
+        return cloud.CloudGateway(
+            http,
+            phone_number_id=target.gateway_instance,
+            access_token=credentials.access_token.get_secret_value(),
+            waba_id=credentials.waba_id,
+        )
+
+    def _http(self, target: GatewayTarget, base_url: str, classify: Classifier) -> GatewayHttp:
+        return GatewayHttp(
             client=self._client,
             target=target,
             base_url=base_url,
@@ -88,13 +97,7 @@ class HttpGatewayFactory(GatewayFactory):
             retry=self._retry,
             sleep=self._sleep,
             rand=self._rand,
-            classify=cloud.classify,
-        )
-        return cloud.CloudGateway(
-            http,
-            phone_number_id=target.gateway_instance,
-            access_token=credentials.access_token.get_secret_value(),
-            waba_id=credentials.waba_id,
+            classify=classify,
         )
 
     def for_instance(self, target: GatewayTarget, *, alternate: bool = False) -> Gateway:
@@ -106,16 +109,7 @@ class HttpGatewayFactory(GatewayFactory):
         if not key or not base_url:
             raise GatewayNotConfiguredError("the instance's gateway URL or key is missing")
         classify = evolution.classify if target.provider is Provider.EVOLUTION else wppconnect.classify
-        http = GatewayHttp(
-            client=self._client,
-            target=target,
-            base_url=base_url,
-            diagnostics=self._diagnostics,
-            retry=self._retry,
-            sleep=self._sleep,
-            rand=self._rand,
-            classify=classify,
-        )
+        http = self._http(target, base_url, classify)
         if target.provider is Provider.EVOLUTION:
             return evolution.EvolutionGateway(http, instance=target.gateway_instance, api_key=key)
         webhook_url = None

@@ -142,16 +142,16 @@ class PgOperationsStore(OperationsStore):
         with self._db.as_service(tenant_id) as conn:
             rows = conn.execute(
                 "select m.user_id::text, m.tenant_id::text, u.email, m.role,"
-                " case when p.last_seen_at > now() - make_interval(secs => %s) then p.status else 'offline' end"
+                " case when p.last_seen_at > now() - make_interval(secs => %(ttl)s) then p.status else 'offline' end"
                 "   as presence, p.last_seen_at,"
                 " array(select tm.team_id::text from public.team_members tm"
                 "   where tm.tenant_id = m.tenant_id and tm.user_id = m.user_id order by tm.team_id) as team_ids,"
                 " (select count(*) from public.conversations c where c.tenant_id = m.tenant_id"
                 "   and c.assigned_to = m.user_id and c.state in ('in_service', 'snoozed')) as open_conversations"
-                " from public.memberships m join auth.users u on u.id = m.user_id"
+                " from public.memberships m left join private.member_emails(%(tenant)s) u on u.user_id = m.user_id"
                 " left join public.agent_presence p on p.tenant_id = m.tenant_id and p.user_id = m.user_id"
-                " where m.tenant_id = %s order by u.email nulls last, m.user_id",
-                (ttl_seconds, tenant_id),
+                " where m.tenant_id = %(tenant)s order by u.email nulls last, m.user_id",
+                {"ttl": ttl_seconds, "tenant": tenant_id},
             ).fetchall()
         return [AgentView.model_validate(r) for r in rows]
 
