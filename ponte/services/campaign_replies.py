@@ -50,7 +50,7 @@ class CampaignReplies:
         for message in messages:
             if message.phone_e164 is None:
                 continue
-            campaigns = self._replies.attribute(message, settings.reply_window_hours)
+            campaigns = self._replies.attribute(message, settings.reply_window_hours) if message.awaits_reply else []
             counts["replies"] += len(campaigns)
             touched.update(campaigns)
             if message.kind != "text" or not message.body:
