@@ -32,6 +32,7 @@ import httpx
 import psycopg
 
 from ponte.localstack.jwt_tokens import mint_token
+from ponte.localstack.sqs import sqs_client
 from ponte.services.intake import SECRET_HEADER
 from proxy import providers
 
@@ -236,7 +237,8 @@ async def send_all(posts: list[Post], rate: float | None, connections: int) -> f
 
 def front(stack: dict[str, Any], traffic: Traffic, n: int = 200) -> dict[str, float | None]:
     """The HTTP front alone, sequential on one kept-alive connection: ``GET /health``, a webhook
-    refused for a bad secret, and an accepted one (p50 / p95 ms)."""
+    refused for a bad secret, and an accepted one (p50 / p95 ms); and what an accepted webhook's
+    ``SendMessageBatch`` to the local SQS costs alone (one message, a scratch queue)."""
     figures: dict[str, float | None] = {}
     with httpx.Client(timeout=10) as client:
 
@@ -259,6 +261,17 @@ def front(stack: dict[str, Any], traffic: Traffic, n: int = 200) -> dict[str, fl
                 times.append(time.perf_counter() - started)
             figures[f"{name}_p50_ms"] = ms(percentile(times, 0.5))
             figures[f"{name}_p95_ms"] = ms(percentile(times, 0.95))
+    sqs = sqs_client(stack["sqs_endpoint"])
+    queue = sqs.create_queue(QueueName=f"ponte-bench-scratch-{traffic.run.lower()}")["QueueUrl"]
+    body = fresh[0].body.decode()
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": "0", "MessageBody": body}])
+        times.append(time.perf_counter() - started)
+    sqs.delete_queue(QueueUrl=queue)
+    figures["sqs_send_p50_ms"] = ms(percentile(times, 0.5))
+    figures["sqs_send_p95_ms"] = ms(percentile(times, 0.95))
     return figures
 
 
@@ -353,7 +366,7 @@ def start_stack(state_dir: Path, receivers: int) -> subprocess.Popen[str]:
         "PONTE_INSTANCE_EVENTS_PER_SECOND": "100000",
         "PONTE_INSTANCE_EVENTS_BURST": "1000000",
     }
-    # the ingest path alone: no worker, no analysis, lifecycle or media jobs (other Lambdas on AWS)
+    # the ingest path alone: no worker, no analysis, lifecycle, media or campaign jobs (other Lambdas on AWS)
     command = ["up", "--state-dir", str(state_dir), "--port", "0", "--no-worker", "--ingest-only"]
     command += ["--receivers", str(receivers)]
     proc = subprocess.Popen(
@@ -499,6 +512,7 @@ def run(args: Any) -> dict[str, Any]:
     print(
         f"front, sequential on one connection: /health p50 {front_figures['health_p50_ms']} ms,"
         f" refused webhook {front_figures['refused_p50_ms']} ms, accepted webhook {front_figures['accepted_p50_ms']} ms"
+        f" (a SendMessageBatch to the local SQS alone: {front_figures['sqs_send_p50_ms']} ms)"
     )
     print(
         f"{len(posts)} webhooks in {elapsed:.1f} s ({result['webhooks_per_s']}/s; target {args.rate or 'max'}),"

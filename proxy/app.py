@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, Response
+from chalice.app import Chalice, CORSConfig, Response
 from pydantic import ValidationError
 
 from ponte.adapters.prometheus import count_webhook
@@ -50,6 +50,11 @@ from proxy.routes.reports import report_routes
 from proxy.runtime import container
 
 app = Chalice(app_name="ponte-proxy", configure_logs=False)  # Powertools logs under this name
+# A CRM's web app on its own origin calls the API from the browser. Any origin may: the API takes a
+# bearer token in the Authorization header, never a cookie, so a page elsewhere cannot act for a
+# signed-in user. Chalice answers the preflights (locally, and as API Gateway OPTIONS methods), and
+# adds the headers to every answer, errors included, so the page can read their code and reason.
+app.api.cors = CORSConfig(allow_origin="*", expose_headers=["Retry-After"], max_age=600)
 
 app.register_blueprint(inbox_routes)
 app.register_blueprint(operations_routes)

@@ -1,4 +1,7 @@
-"""``ponte replay PATH``: POST gateway payload files to the proxy."""
+"""``ponte replay PATH``: POST gateway payload files to the proxy, as their gateway would: Evolution
+and WPPConnect bodies with the instance's webhook secret, Cloud API bodies signed with the Meta
+app's secret (``X-Hub-Signature-256``). A file whose provider has no instance in the target is
+reported as skipped, with the reason."""
 
 from __future__ import annotations
 
@@ -11,14 +14,16 @@ import httpx
 
 from ponte.localstack.stack import DEFAULT_STATE_DIR
 from ponte.services.intake import SECRET_HEADER
+from ponte.services.webhook_signatures import body_signature
 
-PROVIDERS = ("evolution", "wppconnect")
+PROVIDERS = ("evolution", "wppconnect", "cloud")
 
 
 @dataclass(frozen=True)
 class ReplayTarget:
     proxy_url: str
-    instances: dict[str, tuple[str, str]]  # provider -> (instance id, webhook secret)
+    # provider -> (instance id, its webhook secret; for the Cloud API the Meta app's secret)
+    instances: dict[str, tuple[str, str]]
 
 
 def payload_files(path: Path) -> list[Path]:
@@ -35,32 +40,40 @@ def provider_of(path: Path, default: str | None) -> str:
 
 
 def replay(paths: list[Path], target: ReplayTarget, default_provider: str | None = None) -> list[dict[str, object]]:
-    results = []
+    results: list[dict[str, object]] = []
     with httpx.Client(timeout=30) as client:
         for file in paths:
             provider = provider_of(file, default_provider)
+            if provider not in target.instances:
+                reason = f"no {provider} instance in the target: pass --url, --instance and --secret"
+                results.append({"file": str(file), "status": None, "outcome": "skipped", "reason": reason})
+                continue
             instance_id, secret = target.instances[provider]
+            body = file.read_bytes()
+            signed = provider == "cloud"  # Meta signs the body; the other gateways send the secret
+            auth = {"X-Hub-Signature-256": body_signature(secret, body)} if signed else {SECRET_HEADER: secret}
             response = client.post(
                 f"{target.proxy_url}/webhooks/{provider}/{instance_id}",
-                content=file.read_bytes(),
-                headers={"Content-Type": "application/json", SECRET_HEADER: secret},
+                content=body,
+                headers={"Content-Type": "application/json", **auth},
             )
             try:
-                body = response.json()
+                answer = response.json()
             except ValueError:
-                body = {"raw": response.text[:200]}
-            results.append({"file": str(file), "status": response.status_code, **body})
+                answer = {"raw": response.text[:200]}
+            results.append({"file": str(file), "status": response.status_code, **answer})
     return results
 
 
 def target_from_state(state_dir: Path) -> ReplayTarget:
+    """The running local stack's demo instances (``ponte up`` wrote where and with which secrets)."""
     state = json.loads((state_dir / "stack.json").read_text())
     secrets = json.loads((state_dir / "local-secrets.json").read_text())
     demo = state["demo"]
-    return ReplayTarget(
-        proxy_url=state["proxy_url"],
-        instances={demo["provider"]: (demo["instance_id"], secrets["demo_webhook_secret"])},
-    )
+    instances = {demo["provider"]: (demo["instance_id"], secrets["demo_webhook_secret"])}
+    if demo.get("cloud_instance_id") and secrets.get("demo_cloud_app_secret"):
+        instances["cloud"] = (demo["cloud_instance_id"], secrets["demo_cloud_app_secret"])
+    return ReplayTarget(proxy_url=state["proxy_url"], instances=instances)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,19 +83,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--provider", choices=PROVIDERS)
     p.add_argument("--url", help="proxy base URL (default: the running local stack)")
     p.add_argument("--instance", help="instance id (default: the demo instance)")
-    p.add_argument("--secret", help="webhook secret (default: the demo instance's)")
+    p.add_argument("--secret", help="webhook secret, or the Meta app's secret for cloud (default: the demo's)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.url and args.instance and args.secret:
-        provider = args.provider or "evolution"
-        target = ReplayTarget(args.url, dict.fromkeys((provider, *PROVIDERS), (args.instance, args.secret)))
+        # one instance given: every file goes to it (its provider from --provider or its folder)
+        target = ReplayTarget(args.url, dict.fromkeys(PROVIDERS, (args.instance, args.secret)))
     else:
         target = target_from_state(args.state_dir)
     results = replay(payload_files(args.path), target, args.provider)
     for row in results:
         print(json.dumps(row, ensure_ascii=False))
-    failed = sum(1 for r in results if not 200 <= int(str(r["status"])) < 300)
-    print(f"replayed {len(results)} file(s), {failed} not accepted")
+    skipped = sum(1 for r in results if r["status"] is None)
+    failed = sum(1 for r in results if r["status"] is not None and not 200 <= int(str(r["status"])) < 300)
+    print(f"replayed {len(results) - skipped} file(s), {failed} not accepted, {skipped} skipped")
     return 0

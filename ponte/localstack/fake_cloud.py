@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ponte.services.webhook_signatures import body_signature
+
 if TYPE_CHECKING:
     from http.server import BaseHTTPRequestHandler
 
@@ -62,7 +64,7 @@ class FakeCloudNumber:
     fail_next: list[int] = field(default_factory=list)  # Meta error codes the next sends answer
 
     def sign(self, body: bytes) -> str:
-        return "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
+        return body_signature(self.app_secret, body)
 
     def envelope(self, value: dict[str, Any]) -> dict[str, Any]:
         metadata = {"display_phone_number": self.display_phone_number, "phone_number_id": self.phone_number_id}

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from ponte.domain.campaign_job import CampaignJob
 from ponte.domain.campaigns.opt_out import detect_opt_in, detect_opt_out
+from ponte.domain.campaigns.settings import CampaignSettings
 from ponte.ports.campaigns import CampaignSendStore, InboundMessage, OptOutStore, ReplyStore
 from ponte.services.exceptions import ServiceError
 from ponte.services.sending import SendService
@@ -49,12 +50,12 @@ class CampaignReplies:
         for message in messages:
             if message.phone_e164 is None:
                 continue
-            campaigns = self._replies.attribute(message, settings.reply_window_hours)
+            campaigns = self._replies.attribute(message, settings.reply_window_hours) if message.awaits_reply else []
             counts["replies"] += len(campaigns)
             touched.update(campaigns)
             if message.kind != "text" or not message.body:
                 continue
-            outcome = self._consent(message, campaigns, settings.reply_window_hours)
+            outcome = self._consent(message, campaigns, settings)
             if outcome:
                 counts[outcome] += 1
                 if outcome == "opted_out":
@@ -63,26 +64,28 @@ class CampaignReplies:
             self._sends.refresh_progress(campaign_id, job.tenant_id)
         return counts
 
-    def _consent(self, message: InboundMessage, campaigns: list[str], window_hours: int) -> str | None:
+    def _consent(self, message: InboundMessage, campaigns: list[str], settings: CampaignSettings) -> str | None:
+        """An opt-out from a number on no list, an opt-in from one on it. Most messages are neither:
+        their words are read first, and the list only for the few that could be."""
         assert message.phone_e164 is not None and message.body is not None
-        settings = self._sends.settings(message.tenant_id)
+        match = detect_opt_out(message.body, settings.keywords())
+        opting_in = detect_opt_in(message.body, settings.opt_in_keywords())
+        if match is None and not opting_in:
+            return None
         phone_hash = self._hasher(message.phone_e164)
         opted = bool(self._opt_outs.opted_out(message.tenant_id, [phone_hash]))
         if not opted:
-            match = detect_opt_out(message.body, settings.keywords())
             if match is None:
                 return None
             campaign_id = campaigns[0] if campaigns else None
             if not self._opt_outs.opt_out(message.tenant_id, phone_hash, source=match.kind, campaign_id=campaign_id):
                 return None
-            since = message.occurred_at - timedelta(hours=window_hours)
+            since = message.occurred_at - timedelta(hours=settings.reply_window_hours)
             reached = self._replies.contacted_since(message.tenant_id, message.phone_e164, since)
             if match.kind == "clear_request" or reached:
                 self._confirm(message, settings.opt_out_confirmation, "optout")
             return "opted_out"
-        if detect_opt_in(message.body, settings.opt_in_keywords()) and self._opt_outs.opt_in(
-            message.tenant_id, phone_hash, source="reply"
-        ):
+        if opting_in and self._opt_outs.opt_in(message.tenant_id, phone_hash, source="reply"):
             self._confirm(message, settings.opt_in_confirmation, "optin")
             return "opted_in"
         return None

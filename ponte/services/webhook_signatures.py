@@ -17,9 +17,14 @@ import jwt
 _LEEWAY_SECONDS = 30  # clock skew between the gateway's VPS and us
 
 
+def body_signature(key: str, body: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256(key, raw body)>``, as Meta signs X-Hub-Signature-256."""
+    return "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+
+
 def valid_body_signature(header: str | None, key: str, body: bytes) -> bool:
     given = (header or "").strip().removeprefix("sha256=").lower()
-    expected = hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+    expected = body_signature(key, body).removeprefix("sha256=")
     return hmac.compare_digest(given.encode(), expected.encode())
 
 

@@ -318,3 +318,35 @@ def test_a_reset_shows_the_new_qr_and_a_send_then_fails_in_words(inbox: InboxSes
     page.get_by_role("button", name="Enviar", exact=True).click()
     notice = page.locator(".conversation-view .notice")
     expect(notice).to_contain_text("A sessão do WhatsApp desta instância está desconectada")
+
+
+def test_a_crm_on_another_origin_reads_and_writes_through_cors(inbox: InboxSession) -> None:
+    """A CRM's own web app (here: a page on http://localhost, another origin than the API's
+    http://127.0.0.1) lists the inbox, marks a conversation read (a JSON POST: the browser sends a
+    preflight first) and reads a refusal's code -- Chromium itself enforces CORS."""
+    stack = inbox.stack
+    api = stack.proxy_url
+    assert api.startswith("http://127.0.0.1:")
+    context = inbox.browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(api.replace("127.0.0.1", "localhost") + "/health")
+        outcome = page.evaluate(
+            """async ({api, token}) => {
+                 const auth = {Authorization: `Bearer ${token}`};
+                 const list = await fetch(`${api}/conversations?limit=2`, {headers: auth});
+                 const items = (await list.json()).items;
+                 const read = await fetch(`${api}/conversations/${items[0].id}/read`, {
+                   method: 'POST', headers: {...auth, 'Content-Type': 'application/json'}, body: '{}'});
+                 const refused = await fetch(`${api}/contacts/hide`, {
+                   method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'});
+                 return {origin: location.origin, list: list.status, count: items.length, read: read.status,
+                         refused: refused.status, code: (await refused.json()).code};
+               }""",
+            {"api": api, "token": inbox.token()},
+        )
+    finally:
+        context.close()
+    assert outcome["origin"] != api
+    assert (outcome["list"], outcome["count"], outcome["read"]) == (200, 2, 200)
+    assert (outcome["refused"], outcome["code"]) == (401, "unauthorized")

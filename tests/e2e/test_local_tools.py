@@ -1,7 +1,12 @@
-"""``ponte token`` and ``ponte deeplink`` against a running local stack: what they print works on
+"""``ponte token``, ``ponte deeplink`` and ``ponte replay`` against a running local stack: what they print works on
 its proxy (a member's token passes RLS as that member; a signed link resolves as signed)."""
 
 from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,6 +17,8 @@ from ponte.localstack.seed import DEMO_AGENT_EMAIL
 from ponte.localstack.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def last_line(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -70,3 +77,38 @@ def test_ponte_deeplink_resolves_signed_on_the_local_proxy(
 @pytest.mark.parametrize(("text", "seconds"), [("8h", 28800), ("30m", 1800), ("2d", 172800), ("3600", 3600)])
 def test_ttls_read_as_people_write_them(text: str, seconds: int) -> None:
     assert parse_ttl(text) == seconds
+
+
+def test_ponte_replay_posts_each_provider_as_its_gateway_would(
+    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Evolution with the webhook secret, a Cloud API body signed with the app's secret and routed by
+    the demo number's phone_number_id; a WPPConnect file has no instance in the demo: skipped, with why."""
+    assert stack.demo is not None
+    fixtures = ROOT / "proxy" / "providers"
+    for provider, name in (("evolution", "messages.upsert__text-inbound__01.json"),
+                           ("wppconnect", "onmessage__chat-text-br-no9th-digit__01.json")):  # fmt: skip
+        (tmp_path / "payloads" / provider).mkdir(parents=True)
+        shutil.copy(fixtures / provider / "fixtures" / name, tmp_path / "payloads" / provider / name)
+    cloud = json.loads((fixtures / "cloud" / "fixtures" / "messages__text-br-no9th-digit__01.json").read_text())
+    cloud["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = stack.demo.cloud_phone_number_id
+    (tmp_path / "payloads" / "cloud").mkdir()
+    (tmp_path / "payloads" / "cloud" / "text.json").write_text(json.dumps(cloud))
+
+    assert main(["replay", str(tmp_path / "payloads"), "--state-dir", str(stack.state_dir)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    rows = {Path(r["file"]).parent.name: r for r in map(json.loads, lines[:-1])}
+    assert (rows["evolution"]["status"], rows["cloud"]["status"]) == (200, 200), rows
+    assert (rows["wppconnect"]["status"], rows["wppconnect"]["outcome"]) == (None, "skipped")
+    assert "no wppconnect instance" in rows["wppconnect"]["reason"]
+    assert lines[-1] == "replayed 2 file(s), 0 not accepted, 1 skipped"
+    assert stack.db is not None
+    wamid = cloud["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    deadline = time.monotonic() + 15
+    while True:
+        with stack.db.as_service() as conn:
+            stored = conn.execute("select 1 from public.messages where provider_message_id = %s", (wamid,)).fetchone()
+        if stored or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert stored, "the signed Cloud API message was not stored"

@@ -373,7 +373,10 @@ class PgReplyStore(ReplyStore):
                 "select m.id::text, m.tenant_id::text, m.instance_id::text, m.conversation_id::text,"
                 " m.contact_id::text, k.phone_e164, m.kind, m.body, m.occurred_at,"
                 " (select l.id::text from public.leads l where l.tenant_id = m.tenant_id and l.first_message_id = m.id"
-                "  limit 1) as created_lead_id"
+                "  limit 1) as created_lead_id,"
+                " k.phone_e164 is not null and exists (select 1 from public.campaign_recipients x"
+                "   where x.tenant_id = m.tenant_id and x.phone_e164 = k.phone_e164 and x.status = 'sent'"
+                "   and x.sent_at <= m.occurred_at and x.replied_at is null) as awaits_reply"
                 " from public.messages m join public.contacts k on k.id = m.contact_id"
                 " where m.tenant_id = %s and m.id = any(%s::uuid[]) and m.direction = 'in'"
                 " order by m.occurred_at",
