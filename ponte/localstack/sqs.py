@@ -120,6 +120,9 @@ class MotoServer(ChildProcess):
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # its own session, as PostgreSQL and the worker: Ctrl-C reaches `ponte up` alone, which
+            # stops the pollers before moto (it used to die first, and every poller logged the outage)
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
