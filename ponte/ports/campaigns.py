@@ -344,7 +344,7 @@ class InboundMessage(Row):
     created_lead_id: str | None  # the lead this message created
     # a campaign message went to the number before this one and is not answered yet: only then can
     # the message be a reply (most inbound messages are not, and skip the attribution's write)
-    awaits_reply: bool = False
+    awaits_reply: bool
 
 
 class ReplyStore(ABC):

@@ -9,8 +9,8 @@ from typing import Any
 
 from ponte.adapters.postgres.db import Database
 from ponte.adapters.postgres.lifecycle import PROTOCOL_TIME_ZONE
-from ponte.adapters.postgres.reports import campaign_kpis
-from ponte.domain.kpis import AgentKpis, AlertCounts, DayCount, Durations, HourCount, KpiFilters, KpiReport
+from ponte.adapters.postgres.reports import breakdowns, side_figures
+from ponte.domain.kpis import Durations, KpiFilters, KpiReport
 from ponte.ports.lifecycle import Claims
 from ponte.ports.reports import KpiQuery, ReportStore
 
@@ -79,22 +79,6 @@ select
      from e where agent_id is not null group by e.agent_id) a) as agents
 """
 
-_LEADS = """
-select count(*) as created, count(*) filter (where l.status = 'won') as won
-from public.leads l
-where l.tenant_id = %(tenant)s and l.created_at >= %(from)s and l.created_at < %(to)s
-  and (%(instance)s::uuid is null
-       or l.conversation_id in (select c.id from public.conversations c where c.instance_id = %(instance)s::uuid))
-"""
-
-
-_ALERTS = """
-select kind, count(*) as n from public.ops_alerts
-where tenant_id = %(tenant)s and raised_at >= %(from)s and raised_at < %(to)s
-  and (%(instance)s::uuid is null or instance_id = %(instance)s::uuid)
-group by kind
-"""
-
 
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
@@ -130,10 +114,8 @@ class EventsReportStore(ReportStore):
         }
         with self._db.as_user(claims) as conn:
             row = conn.execute(KPI_SQL, args).fetchone()
-            leads = conn.execute(_LEADS, args).fetchone()
-            alerts = {r["kind"]: r["n"] for r in conn.execute(_ALERTS, args).fetchall()}
-            campaigns = campaign_kpis(conn, args)  # not the rollups' subject: the adapter's own query
-        assert row is not None and leads is not None
+            side = side_figures(conn, args)  # not the rollups' subject: the adapter's own queries
+        assert row is not None
         totals = row["totals"]
         resolved, by_automation = totals["resolved"], totals["by_automation"]
         breaches, met = totals["sla_breaches"], totals["sla_met"]
@@ -156,27 +138,6 @@ class EventsReportStore(ReportStore):
             sla_breach_rate=_ratio(breaches, breaches + met),
             csat_average=round(totals["csat_average"], 4) if totals["csat_average"] is not None else None,
             csat_count=totals["csat_count"],
-            leads_created=leads["created"],
-            leads_won=leads["won"],
-            lead_conversion_rate=_ratio(leads["won"], leads["created"]),
-            alerts=AlertCounts(**{kind: alerts.get(kind, 0) for kind in AlertCounts.model_fields}),
-            campaigns=campaigns,
-            by_day=[
-                DayCount(day=d["day"], conversations_opened=d["opened"], conversations_resolved=d["resolved"])
-                for d in row["by_day"]
-            ],
-            by_hour=[HourCount(hour=h["hour"], conversations_opened=h["opened"]) for h in row["by_hour"]],
-            agents=[
-                AgentKpis(
-                    agent_id=a["agent_id"],
-                    assigned=a["assigned"],
-                    resolved=a["resolved"],
-                    first_responses=a["first_responses"],
-                    first_response_seconds_p50=a["first_response_p50"],
-                    replies=a["replies"],
-                    csat_average=a["csat_average"],
-                    open_conversations_now=a["open_now"],
-                )
-                for a in row["agents"]
-            ],
+            **side,
+            **breakdowns(row),
         )

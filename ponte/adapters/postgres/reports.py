@@ -174,10 +174,49 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def campaign_kpis(conn: psycopg.Connection[Any], args: dict[str, Any]) -> CampaignKpis:
+def _campaign_kpis(conn: psycopg.Connection[Any], args: dict[str, Any]) -> CampaignKpis:
     row = conn.execute(_CAMPAIGNS, args).fetchone()
     assert row is not None
     return CampaignKpis(**row, reply_rate=_ratio(row["replied"], row["sent"]))
+
+
+def side_figures(conn: psycopg.Connection[Any], args: dict[str, Any]) -> dict[str, Any]:
+    """The report's figures read from their own tables, not from the lifecycle events: leads,
+    alerts and campaigns of the period (KpiReport fields)."""
+    leads = conn.execute(_LEADS, args).fetchone()
+    assert leads is not None
+    alerts = {r["kind"]: r["n"] for r in conn.execute(_ALERTS, args).fetchall()}
+    return {
+        "leads_created": leads["created"],
+        "leads_won": leads["won"],
+        "lead_conversion_rate": _ratio(leads["won"], leads["created"]),
+        "alerts": AlertCounts(**{kind: alerts.get(kind, 0) for kind in AlertCounts.model_fields}),
+        "campaigns": _campaign_kpis(conn, args),
+    }
+
+
+def breakdowns(row: dict[str, Any]) -> dict[str, Any]:
+    """By day, by hour and by agent (KpiReport fields) from the report statement's JSON columns."""
+    return {
+        "by_day": [
+            DayCount(day=d["day"], conversations_opened=d["opened"], conversations_resolved=d["resolved"])
+            for d in row["by_day"]
+        ],
+        "by_hour": [HourCount(hour=h["hour"], conversations_opened=h["opened"]) for h in row["by_hour"]],
+        "agents": [
+            AgentKpis(
+                agent_id=a["agent_id"],
+                assigned=a["assigned"],
+                resolved=a["resolved"],
+                first_responses=a["first_responses"],
+                first_response_seconds_p50=a["first_response_p50"],
+                replies=a["replies"],
+                csat_average=a["csat_average"],
+                open_conversations_now=a["open_now"],
+            )
+            for a in row["agents"]
+        ],
+    }
 
 
 def _durations_of(measured: dict[str, Any]) -> Durations:
@@ -223,10 +262,8 @@ class PgReportStore(ReportStore):
             conn.execute("set local plan_cache_mode = force_custom_plan")
             args = kpi_params(conn, query)
             row = conn.execute(KPI_SQL, args).fetchone()
-            leads = conn.execute(_LEADS, args).fetchone()
-            alerts = {r["kind"]: r["n"] for r in conn.execute(_ALERTS, args).fetchall()}
-            campaigns = campaign_kpis(conn, args)
-        assert row is not None and leads is not None
+            side = side_figures(conn, args)
+        assert row is not None
         totals = row["totals"]
         resolved, by_automation = totals["resolved"], totals["resolved_by_automation"]
         breaches, met = totals["sla_breaches"], totals["sla_met"]
@@ -250,27 +287,6 @@ class PgReportStore(ReportStore):
             sla_breach_rate=_ratio(breaches, breaches + met),
             csat_average=round(csat_average, 4) if csat_average is not None else None,
             csat_count=totals["csat_count"],
-            leads_created=leads["created"],
-            leads_won=leads["won"],
-            lead_conversion_rate=_ratio(leads["won"], leads["created"]),
-            alerts=AlertCounts(**{kind: alerts.get(kind, 0) for kind in AlertCounts.model_fields}),
-            campaigns=campaigns,
-            by_day=[
-                DayCount(day=d["day"], conversations_opened=d["opened"], conversations_resolved=d["resolved"])
-                for d in row["by_day"]
-            ],
-            by_hour=[HourCount(hour=h["hour"], conversations_opened=h["opened"]) for h in row["by_hour"]],
-            agents=[
-                AgentKpis(
-                    agent_id=a["agent_id"],
-                    assigned=a["assigned"],
-                    resolved=a["resolved"],
-                    first_responses=a["first_responses"],
-                    first_response_seconds_p50=a["first_response_p50"],
-                    replies=a["replies"],
-                    csat_average=a["csat_average"],
-                    open_conversations_now=a["open_now"],
-                )
-                for a in row["agents"]
-            ],
+            **side,
+            **breakdowns(row),
         )
